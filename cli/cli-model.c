@@ -216,6 +216,9 @@ int cli_model_main(const CliGlobals *g, int argc, char **argv) {
         static const CliVerb verbs[] = {
                 { "inspect", verb_inspect, "inspect [--full] FILE", "print metadata and tensors" },
                 { "mk", verb_mk, "mk [--preset NAME] ... -o FILE", "make a random-weight model" },
+#if HAVE_PULL
+                { "pull", cli_pull_main, "pull URL -o FILE [--sha256 H]", "download a model (resumes)" },
+#endif
                 {},
         };
         return cli_dispatch(verbs, "model", g, argc - 1, argv + 1);

@@ -127,6 +127,7 @@ static int generate(Engine *e, const RunArgs *a, const int32_t *ids, size_t n) {
                         stop_flush(&stop, &out);
                 fwrite(strbuf_str(&out), 1, out.len, stdout);
                 printf("\n");
+                fflush(stdout);
         }
         strbuf_done(&out);
         stop_done(&stop);

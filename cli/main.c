@@ -19,7 +19,7 @@ static const CliVerb verbs[] = {
         { "config", cli_config_main, "config (check|show|schemas) ...", "validate and show configuration files" },
 #endif
         { "bench", cli_bench_main, "bench -m FILE [--threads N]", "measure prefill/decode speed vs memory bandwidth" },
-        { "model", cli_model_main, "model (inspect|mk) ...", "look inside and make GGUF model files" },
+        { "model", cli_model_main, "model (inspect|mk|pull|convert) ...", "look inside and make GGUF model files" },
         { "run", cli_run_main, "run -m FILE -p TEXT [-n N] ...", "generate text locally (streams)" },
         { "tokenize", cli_tokenize_main, "tokenize -m FILE (--text T | --file F)", "print token ids" },
         { "version", verb_version, "version", "print the version" },

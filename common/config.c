@@ -50,8 +50,11 @@ int config_load_text(const char *label, const char *text, size_t len, const char
         r = json_parse(text, len, &doc, why, sizeof why);
         if (r >= 0)
                 r = jsonschema_validate(schema, doc, why, sizeof why);
-        if (r >= 0)
+        if (r >= 0) {
                 r = jsonschema_apply_defaults(schema, doc);
+                if (r == -E2BIG)
+                        snprintf(why, sizeof why, "the schema's defaults nest too deeply");
+        }
         if (r == -ENOMEM)
                 return config_errorf(r, err, errsz, "config %s: out of memory", label);
         if (r < 0)

@@ -1,14 +1,14 @@
 /* jsonschema.h: compile and check a strict subset of JSON Schema 2020-12 against cJSON trees. */
 #pragma once
 
-#include <cJSON.h>
+#include <cjson/cJSON.h>
 #include <stddef.h>
 
 #include "macro.h"
 
 /* Limits on what a schema or an instance may make the validator do. */
 #define JSONSCHEMA_INSTANCE_DEPTH_MAX 128U /* nesting of arrays and objects in an instance */
-#define JSONSCHEMA_SCHEMA_DEPTH_MAX 512U   /* nesting of subschemas in a schema document */
+#define JSONSCHEMA_SCHEMA_DEPTH_MAX 256U   /* nesting of subschemas in a schema document */
 #define JSONSCHEMA_EVAL_DEPTH_MAX 512U     /* subschemas ($ref included) active at once while checking */
 #define JSONSCHEMA_EVAL_STEPS_MAX (1U << 22) /* subschema evaluations in one jsonschema_validate() */
 #define JSONSCHEMA_DEFAULTS_MAX (1U << 16)   /* defaults added by one jsonschema_apply_defaults() */

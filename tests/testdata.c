@@ -45,7 +45,7 @@ static void report_missing(const char *name) {
         for (size_t i = 0; i < ELEMENTSOF(known_files); i++)
                 if (streq(known_files[i].name, name)) {
                         printf("# testdata: missing shared/testdata/%s (sha256 %s); download it from %s "
-                               "(or point SLUICE_SHARED_DIR at a shared/ folder that has it)\n",
+                               "(scripts/fetch-testdata does, checking the sha256; then point SLUICE_SHARED_DIR at what it prints)\n",
                                name, known_files[i].sha256, known_files[i].url);
                         return;
                 }

@@ -13,7 +13,10 @@ was silently re-initialised), feeds a fixed list of token ids and writes OUTDIR/
   variant, versions (python, torch, transformers), files (sha256 of every file of the model directory,
   which the test compares with what it regenerates), tokens, logits (one row of vocab_size values per
   position, 7 significant digits), argmax per position, inv_freq (transformers' RoPE frequencies) and
-  tokenize (ids transformers' tokenizer gives a few strings, for the tokenizer tests).
+  tokenize (ids transformers' tokenizer gives a few strings, for the tokenizer tests), and quantised:
+  the logits again after every weight matrix was rounded the way `sluice model convert --dtype D` stores
+  it (D = f16, bf16, q8_0; norms and biases stay f32), so that sluice's quantised models can be checked
+  tightly against what their stored weights compute, not only loosely against the float32 logits.
 
 tests/ref/test_hf_reference.py compares sluice's logits for the converted models with these.
 """
@@ -51,6 +54,32 @@ def sha256(path):
 
 def round7(x):
     return float("%.7g" % x)
+
+
+def round6(x):
+    return float("%.6g" % x)
+
+
+QUANTISED = ("f16", "bf16", "q8_0")
+
+
+def simulate(w, dtype, torch):
+    """A weight matrix (rows, cols) as the converter stores it in dtype, widened back to float32.
+    q8_0 as engine/quant.c quantises it: blocks of 32 along a row, d = max|x| / 127 (stored as f16),
+    q = round-half-even(x * (1 / d)); rows that are not a multiple of 32 fall back to f16, as in the
+    converter. The Q/K row permutation of llama models does not matter: it moves whole rows."""
+    if dtype == "f16":
+        return w.half().float()
+    if dtype == "bf16":
+        return w.bfloat16().float()
+    rows, cols = w.shape
+    if cols % 32:
+        return w.half().float()
+    b = w.reshape(rows, cols // 32, 32)
+    d = b.abs().amax(dim=-1, keepdim=True) / 127.0
+    inv = torch.where(d != 0, 1.0 / d, torch.zeros_like(d))
+    q = torch.round(b * inv)
+    return (d.half().float() * q).reshape(rows, cols)
 
 
 def load_model(path, torch, transformers):
@@ -114,6 +143,16 @@ def run_variant(name, path, torch, transformers):
         logits = model(input_ids=torch.tensor([ids], dtype=torch.long)).logits[0].float().cpu()
     if tuple(logits.shape) != (N_POSITIONS, config["vocab_size"]):
         raise SystemExit("%s: logits have shape %s" % (name, tuple(logits.shape)))
+    quantised = {}
+    for dtype in QUANTISED:
+        qmodel = load_model(path, torch, transformers)
+        with torch.no_grad():
+            for _, p in qmodel.named_parameters():  # tied weights come once, as in the converter
+                if p.dim() == 2:
+                    p.copy_(simulate(p.detach().float(), dtype, torch))
+            q = qmodel(input_ids=torch.tensor([ids], dtype=torch.long)).logits[0].float().cpu()
+        quantised[dtype] = {"argmax": [int(i) for i in q.argmax(dim=-1)],
+                            "logits": [[round6(float(x)) for x in row] for row in q]}
     rope = getattr(model.config, "rope_parameters", None) or getattr(model.config, "rope_scaling", None)
     return {
         "variant": name,
@@ -128,6 +167,7 @@ def run_variant(name, path, torch, transformers):
         "inv_freq": inv_freq_of(model),
         "tokenize": tokenize(path),
         "logits": [[round7(float(x)) for x in row] for row in logits],
+        "quantised": quantised,
     }
 
 
@@ -161,8 +201,13 @@ def main():
             with open(dest, "w", encoding="utf-8") as f:
                 json.dump(out, f, separators=(",", ":"))
                 f.write("\n")
-            print("%s: %d positions, argmax %s (torch %s, transformers %s)" % (
-                dest, len(out["logits"]), out["argmax"], torch.__version__, transformers.__version__))
+            scale = max(abs(x) for row in out["logits"] for x in row)
+            errs = ", ".join("%s %.3g" % (d, max(abs(a - b) for ra, rb in zip(out["logits"], q["logits"])
+                                                 for a, b in zip(ra, rb)) / scale)
+                             for d, q in out["quantised"].items())
+            print("%s: %d positions, argmax %s; max|diff|/max|logit| of stored weight types: %s "
+                  "(torch %s, transformers %s)" % (dest, len(out["logits"]), out["argmax"], errs, torch.__version__,
+                                                   transformers.__version__))
     return 0
 
 

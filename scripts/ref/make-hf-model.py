@@ -36,9 +36,10 @@ VARIANTS = {
     # Llama, grouped-query attention (2 query heads per K/V head), output tied to the embedding.
     "llama-gqa-tied": dict(arch="llama", hidden=64, heads=4, kv_heads=2, ffn=192, layers=2, vocab=320,
                            rope_theta=10000.0, tied=True, rms_eps=1e-5, max_pos=256, seed=1),
-    # Llama, 3 query heads per K/V head, separate lm_head.
-    "llama-gqa-untied": dict(arch="llama", hidden=96, heads=6, kv_heads=2, ffn=256, layers=2, vocab=400,
-                             rope_theta=10000.0, tied=False, rms_eps=1e-5, max_pos=256, seed=2),
+    # Llama, 3 query heads per K/V head, separate lm_head, and a head_dim other than hidden / heads
+    # (as Mistral Nemo has): Q is 6 x 32 = 192 wide on a 96-wide residual stream.
+    "llama-gqa-untied": dict(arch="llama", hidden=96, heads=6, kv_heads=2, head_dim=32, ffn=256, layers=2,
+                             vocab=400, rope_theta=10000.0, tied=False, rms_eps=1e-5, max_pos=256, seed=2),
     # Llama 3.1-style RoPE scaling. original_max_position_embeddings is small so that the smoothing
     # band covers some of the 16 frequencies (wavelengths 6.3 .. 1.4e6 for theta 5e5, head_dim 32):
     # one is kept, one is smoothed, the others are divided by 8.
@@ -131,7 +132,7 @@ def bf16_bytes(values):
 
 def tensor_specs(p):
     """(HF name, shape, standard deviation or ('norm',)) for every tensor of variant p, in HF naming."""
-    d, hd = p["hidden"], p["hidden"] // p["heads"]
+    d, hd = p["hidden"], p.get("head_dim", p["hidden"] // p["heads"])
     q, kv, f = p["heads"] * hd, p["kv_heads"] * hd, p["ffn"]
     inv = lambda fan_in, gain: gain / fan_in ** 0.5  # noqa: E731
     # embedding rows of norm about 1, so that tied logits (normed state . embedding row) are O(1) too
@@ -286,7 +287,7 @@ def tokenizer_files(p):
 
 
 def config_json(p):
-    hd = p["hidden"] // p["heads"]
+    hd = p.get("head_dim", p["hidden"] // p["heads"])
     n_tok = len(train_bpe(N_MERGES)[0])  # the first special token's id
     c = {
         "architectures": ["LlamaForCausalLM" if p["arch"] == "llama" else "Qwen2ForCausalLM"],

@@ -4,15 +4,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "json.h"
 #include "jsonschema.h"
-
-DEFINE_TRIVIAL_CLEANUP_FUNC(cJSON *, cJSON_Delete);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         _cleanup_(jsonschema_freep) JsonSchema *schema = NULL;
-        _cleanup_(cJSON_Deletep) cJSON *schema_json = NULL, *instance = NULL;
+        _cleanup_json_ cJSON *schema_json = NULL, *instance = NULL;
         const uint8_t *nul = memchr(data, 0, size);
         size_t schema_size = nul ? (size_t) (nul - data) : size;
         char err[256];

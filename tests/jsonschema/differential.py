@@ -9,6 +9,9 @@ directory, runs jsonschema-check once per batch, and compares each verdict with
 jsonschema.Draft202012Validator. Exits 1 on any disagreement (showing the first few), 2 on a
 broken setup, 0 otherwise.
 
+The oracle is Debian's python3-jsonschema: run under another python3 (meson may find a pyenv one),
+the script re-executes itself with /usr/bin/python3 when that exists.
+
 The oracle's "pattern" keyword is made ECMA-262-like, as common/jsonschema.c documents: "$" matches
 only at the very end (Python's also matches before a final newline) and \\d, \\w, \\s are ASCII.
 """
@@ -23,9 +26,14 @@ import subprocess
 import sys
 import tempfile
 
-import jsonschema
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError
+DEBIAN_PYTHON = "/usr/bin/python3"
+if os.path.realpath(sys.executable) != os.path.realpath(DEBIAN_PYTHON) and os.access(DEBIAN_PYTHON, os.X_OK):
+    os.execv(DEBIAN_PYTHON, [DEBIAN_PYTHON, os.path.abspath(__file__), *sys.argv[1:]])
+
+import jsonschema  # noqa: E402  (after the re-exec on purpose)
+from importlib import metadata  # noqa: E402
+from jsonschema import Draft202012Validator  # noqa: E402
+from jsonschema.exceptions import ValidationError  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 BATCH = 400
@@ -368,7 +376,8 @@ def main():
               f"  jsonschema-check: {got}\n  python jsonschema: {expected}")
     if lopsided:
         print(f"\nFAIL: fewer than 5% valid or invalid instances for {', '.join(lopsided)}")
-    print(f"\n{total} instances, {len(schemas)} schemas, {len(disagreements)} disagreements (seed {args.seed})")
+    print(f"\n{total} instances, {len(schemas)} schemas, {len(disagreements)} disagreements (seed {args.seed}; "
+          f"oracle: python-jsonschema {metadata.version('jsonschema')} under {sys.executable})")
     return 1 if disagreements or lopsided else 0
 
 

@@ -2,17 +2,16 @@
 #include <errno.h>
 #include <stdlib.h>
 
+#include "json.h"
 #include "jsonschema.h"
 #include "test.h"
-
-DEFINE_TRIVIAL_CLEANUP_FUNC(cJSON *, cJSON_Delete);
 
 #define ERR_MAX 1024
 #define NOT_COMPILED (-ENOTRECOVERABLE) /* the helper's schema did not parse or compile */
 
 /* Parses and compiles schema_text into *ret; on failure err holds the reason. */
 static int compile_text(const char *schema_text, JsonSchema **ret, char *err, size_t errsz) {
-        _cleanup_(cJSON_Deletep) cJSON *json = cJSON_Parse(schema_text);
+        _cleanup_json_ cJSON *json = cJSON_Parse(schema_text);
 
         if (!json) {
                 snprintf(err, errsz, "schema is not JSON: %s", schema_text);
@@ -24,7 +23,7 @@ static int compile_text(const char *schema_text, JsonSchema **ret, char *err, si
 /* Validates instance_text against schema_text; NOT_COMPILED if the schema or instance is unusable. */
 static int validate_text(const char *schema_text, const char *instance_text, char *err, size_t errsz) {
         _cleanup_(jsonschema_freep) JsonSchema *s = NULL;
-        _cleanup_(cJSON_Deletep) cJSON *instance = NULL;
+        _cleanup_json_ cJSON *instance = NULL;
         int r;
 
         r = compile_text(schema_text, &s, err, errsz);
@@ -554,6 +553,36 @@ TEST(ref_chain_limits) {
         ASSERT_CONTAINS(err, "schema evaluation nested deeper than 512 levels");
 }
 
+/* n schemas nested as {"not":{"not":...true...}}. */
+static char *nested_nots(size_t n) {
+        char *s = malloc(8 * n + 8), *p = s;
+
+        if (!s)
+                return NULL;
+        for (size_t i = 0; i < n; i++)
+                p = stpcpy(p, "{\"not\":");
+        p = stpcpy(p, "true");
+        memset(p, '}', n);
+        p[n] = '\0';
+        return s;
+}
+
+TEST(schema_depth_limit) {
+        _cleanup_free_ char *ok = nested_nots(JSONSCHEMA_SCHEMA_DEPTH_MAX);
+        _cleanup_free_ char *deep = nested_nots(JSONSCHEMA_SCHEMA_DEPTH_MAX + 1);
+        char err[8192];
+        JsonSchema *s = NULL;
+
+        ASSERT_NOT_NULL(ok);
+        ASSERT_NOT_NULL(deep);
+        /* 256 nots: an even number, so "true" is negated back to accepting everything. */
+        ASSERT_VALID(ok, "1");
+        ASSERT_ERROR(compile_text(deep, &s, err, sizeof err), -EINVAL);
+        ASSERT_NULL(s);
+        ASSERT_CONTAINS(err, "#/not/not/not/");
+        ASSERT_CONTAINS(err, "/not: schema nested deeper than 256 levels");
+}
+
 TEST(evaluation_step_limit) {
         char schema[4096], *p = schema;
         char err[ERR_MAX];
@@ -570,7 +599,7 @@ TEST(evaluation_step_limit) {
 
 TEST(error_buffer_handling) {
         _cleanup_(jsonschema_freep) JsonSchema *s = NULL;
-        _cleanup_(cJSON_Deletep) cJSON *inst = cJSON_Parse("{\"listen_api\":5}");
+        _cleanup_json_ cJSON *inst = cJSON_Parse("{\"listen_api\":5}");
         char err[ERR_MAX], small[8];
 
         ASSERT_NOT_NULL(inst);
@@ -584,7 +613,7 @@ TEST(error_buffer_handling) {
 }
 
 TEST(compile_leaves_ret_alone_on_failure) {
-        _cleanup_(cJSON_Deletep) cJSON *bad = cJSON_Parse("{\"type\":\"nope\"}");
+        _cleanup_json_ cJSON *bad = cJSON_Parse("{\"type\":\"nope\"}");
         JsonSchema *s = (JsonSchema *) 0x1;
 
         ASSERT_NOT_NULL(bad);
@@ -596,7 +625,7 @@ TEST(compile_leaves_ret_alone_on_failure) {
 /* Applies the schema's defaults to instance_text and compares the result with expected (compact JSON). */
 static int defaults_text(const char *schema_text, const char *instance_text, char *out, size_t outsz) {
         _cleanup_(jsonschema_freep) JsonSchema *s = NULL;
-        _cleanup_(cJSON_Deletep) cJSON *instance = cJSON_Parse(instance_text);
+        _cleanup_json_ cJSON *instance = cJSON_Parse(instance_text);
         _cleanup_free_ char *printed = NULL;
         int r;
 
@@ -655,7 +684,7 @@ TEST(defaults) {
 
 TEST(defaults_that_recreate_themselves_are_bounded) {
         _cleanup_(jsonschema_freep) JsonSchema *s = NULL;
-        _cleanup_(cJSON_Deletep) cJSON *one = cJSON_CreateObject(), *two = cJSON_CreateObject();
+        _cleanup_json_ cJSON *one = cJSON_CreateObject(), *two = cJSON_CreateObject();
         char err[ERR_MAX];
         size_t depth = 0;
 
@@ -678,7 +707,7 @@ TEST(defaults_that_recreate_themselves_are_bounded) {
 
 TEST(validate_after_defaults) {
         _cleanup_(jsonschema_freep) JsonSchema *s = NULL;
-        _cleanup_(cJSON_Deletep) cJSON *inst = cJSON_Parse("{\"listen_api\":\"x\"}");
+        _cleanup_json_ cJSON *inst = cJSON_Parse("{\"listen_api\":\"x\"}");
         char err[ERR_MAX];
 
         ASSERT_NOT_NULL(inst);
