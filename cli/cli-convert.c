@@ -1,4 +1,5 @@
-/* cli-convert.c: `sluice model convert`: a Hugging Face safetensors directory (llama, qwen2) to GGUF, as llama.cpp's convert_hf_to_gguf.py writes it. */
+/* cli-convert.c: `sluice model convert`: a Hugging Face safetensors directory (llama, qwen2) to GGUF, as llama.cpp's
+ * convert_hf_to_gguf.py writes it. */
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -24,17 +25,24 @@
 #define MAX_SHARDS 1024
 
 /* Token types, numbered as llama.cpp's (gguf.TokenType). */
-enum { TOKEN_NORMAL = 1, TOKEN_UNKNOWN = 2, TOKEN_CONTROL = 3, TOKEN_USER_DEFINED = 4, TOKEN_UNUSED = 5, TOKEN_BYTE = 6 };
+enum {
+        TOKEN_NORMAL = 1,
+        TOKEN_UNKNOWN = 2,
+        TOKEN_CONTROL = 3,
+        TOKEN_USER_DEFINED = 4,
+        TOKEN_UNUSED = 5,
+        TOKEN_BYTE = 6
+};
 
 /* One output tensor: where it comes from and what it becomes. */
 typedef struct ConvItem {
         char gguf_name[GGUF_TENSOR_NAME_MAX + 1];
-        char hf_name[160];        /* "" for a tensor made here (rope_freqs) */
-        uint64_t rows, cols;      /* expected HF shape [rows, cols]; vectors have rows == 1 */
-        bool vector;              /* 1-D: stays f32 */
-        uint32_t permute_heads;   /* llama Q/K: undo HF's rotate-half row order over this many heads; 0: none */
+        char hf_name[160];      /* "" for a tensor made here (rope_freqs) */
+        uint64_t rows, cols;    /* expected HF shape [rows, cols]; vectors have rows == 1 */
+        bool vector;            /* 1-D: stays f32 */
+        uint32_t permute_heads; /* llama Q/K: undo HF's rotate-half row order over this many heads; 0: none */
         const SafetensorsTensor *src;
-        float *made;              /* the values of a tensor made here (cols floats) */
+        float *made; /* the values of a tensor made here (cols floats) */
         GgufTensorType type;
         void *data;
         size_t size;
@@ -183,10 +191,12 @@ static int read_arch(Convert *c) {
 
         if (a && !cJSON_IsNull(a)) {
                 if (!cJSON_IsArray(a) || !cJSON_IsString(a->child))
-                        return conv_errorf(c, -EINVAL, "%s/config.json: architectures: expected an array of strings", c->dir);
+                        return conv_errorf(c, -EINVAL, "%s/config.json: architectures: expected an array of strings",
+                                           c->dir);
                 name = a->child->valuestring;
         } else if (json_get_string(c->config, "model_type", &name, jerr, sizeof jerr) < 0)
-                return conv_errorf(c, -ENOENT, "%s/config.json: missing field \"architectures\" (or \"model_type\")", c->dir);
+                return conv_errorf(c, -ENOENT, "%s/config.json: missing field \"architectures\" (or \"model_type\")",
+                                   c->dir);
         for (size_t i = 0; i < ELEMENTSOF(archs); i++)
                 if (streq(name, archs[i].hf) || streq(name, archs[i].model_type)) {
                         c->arch = archs[i].arch;
@@ -195,7 +205,8 @@ static int read_arch(Convert *c) {
                 }
         return conv_errorf(c, -EOPNOTSUPP,
                            "%s/config.json: architecture \"%.64s\" is not supported (supported: LlamaForCausalLM, "
-                           "MistralForCausalLM, Qwen2ForCausalLM)", c->dir, name);
+                           "MistralForCausalLM, Qwen2ForCausalLM)",
+                           c->dir, name);
 }
 
 /* RoPE: transformers 5 writes rope_parameters (with rope_theta inside), older versions rope_theta and
@@ -217,7 +228,8 @@ static int read_rope(Convert *c) {
         if (!p || cJSON_IsNull(p))
                 return 0;
         if (!cJSON_IsObject(p))
-                return conv_errorf(c, -EINVAL, "%s/config.json: %.*s: expected object", c->dir, (int) strlen(field) - 1, field);
+                return conv_errorf(c, -EINVAL, "%s/config.json: %.*s: expected object", c->dir,
+                                   (int) strlen(field) - 1, field);
         if (cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(p, "full_attention"))) /* per-layer-type parameters */
                 p = cJSON_GetObjectItemCaseSensitive(p, "full_attention");
         r = config_double(c, p, field, "rope_theta", &c->rope_theta);
@@ -234,8 +246,10 @@ static int read_rope(Convert *c) {
         if (streq(type, "default"))
                 return 0;
         if (!streq(type, "llama3"))
-                return conv_errorf(c, -EOPNOTSUPP, "%s/config.json: %srope_type \"%.32s\" is not supported (supported: default, llama3)",
-                                   c->dir, field, type);
+                return conv_errorf(
+                        c, -EOPNOTSUPP,
+                        "%s/config.json: %srope_type \"%.32s\" is not supported (supported: default, llama3)", c->dir,
+                        field, type);
         /* defaults and key names as llama.cpp's converter; original_max_position_embeddings is read where
          * transformers reads it (inside the scaling parameters), then at the top level, where llama.cpp
          * looks: for every published Llama 3.x config both give 8192 */
@@ -252,8 +266,9 @@ static int read_rope(Convert *c) {
         if (r < 0)
                 return r;
         if (c->rope_high <= c->rope_low)
-                return conv_errorf(c, -EINVAL, "%s/config.json: %shigh_freq_factor must be larger than low_freq_factor",
-                                   c->dir, field);
+                return conv_errorf(c, -EINVAL,
+                                   "%s/config.json: %shigh_freq_factor must be larger than low_freq_factor", c->dir,
+                                   field);
         return 0;
 }
 
@@ -285,11 +300,14 @@ static int read_config(Convert *c) {
                         return r;
                 c->explicit_head_dim = true;
         } else if (c->dim % c->n_heads != 0)
-                return conv_errorf(c, -EINVAL, "%s/config.json: hidden_size %u is not a multiple of num_attention_heads %u",
+                return conv_errorf(c, -EINVAL,
+                                   "%s/config.json: hidden_size %u is not a multiple of num_attention_heads %u",
                                    c->dir, c->dim, c->n_heads);
         if (c->n_heads % c->n_kv_heads != 0)
-                return conv_errorf(c, -EINVAL, "%s/config.json: num_attention_heads %u is not a multiple of num_key_value_heads %u",
-                                   c->dir, c->n_heads, c->n_kv_heads);
+                return conv_errorf(
+                        c, -EINVAL,
+                        "%s/config.json: num_attention_heads %u is not a multiple of num_key_value_heads %u", c->dir,
+                        c->n_heads, c->n_kv_heads);
         if (c->head_dim % 2 != 0)
                 return conv_errorf(c, -EINVAL, "%s/config.json: the head dimension %u is odd", c->dir, c->head_dim);
         c->norm_eps = 1e-6; /* transformers' default for both */
@@ -308,12 +326,14 @@ static int read_config(Convert *c) {
         if (r < 0 && r != -ENOENT)
                 return conv_errorf(c, r, "%s/config.json: %s", c->dir, jerr);
         if (!streq(act, "silu"))
-                return conv_errorf(c, -EOPNOTSUPP, "%s/config.json: hidden_act \"%.32s\" is not supported (only silu)", c->dir, act);
+                return conv_errorf(c, -EOPNOTSUPP, "%s/config.json: hidden_act \"%.32s\" is not supported (only silu)",
+                                   c->dir, act);
         double partial = 1.0;
         if ((r = config_double(c, c->config, "", "partial_rotary_factor", &partial)) < 0)
                 return r;
         if (partial != 1.0)
-                return conv_errorf(c, -EOPNOTSUPP, "%s/config.json: partial_rotary_factor %g is not supported", c->dir, partial);
+                return conv_errorf(c, -EOPNOTSUPP, "%s/config.json: partial_rotary_factor %g is not supported", c->dir,
+                                   partial);
         if (c->arch == MODEL_ARCH_LLAMA &&
             (r = config_refuse_true(c, "attention_bias", "the engine has Q/K/V biases for qwen2 only")) < 0)
                 return r;
@@ -384,8 +404,10 @@ static int open_weights(Convert *c) {
                 if (!path)
                         return -ENOMEM;
                 if (access(path, F_OK) < 0)
-                        return conv_errorf(c, -ENOENT, "%s: no model.safetensors or model.safetensors.index.json "
-                                           "(only safetensors checkpoints are converted)", c->dir);
+                        return conv_errorf(c, -ENOENT,
+                                           "%s: no model.safetensors or model.safetensors.index.json "
+                                           "(only safetensors checkpoints are converted)",
+                                           c->dir);
                 return add_shard(c, "model.safetensors");
         }
         r = json_get_object(index, "weight_map", &map, jerr, sizeof jerr);
@@ -393,14 +415,18 @@ static int open_weights(Convert *c) {
                 return conv_errorf(c, r, "%s/model.safetensors.index.json: %s", c->dir, jerr);
         for (const cJSON *e = map->child; e; e = e->next) {
                 if (!cJSON_IsString(e) || !shard_name_ok(e->valuestring))
-                        return conv_errorf(c, -EINVAL, "%s/model.safetensors.index.json: weight_map.\"%.64s\": expected "
-                                           "the name of a file in the directory", c->dir, e->string);
+                        return conv_errorf(c, -EINVAL,
+                                           "%s/model.safetensors.index.json: weight_map.\"%.64s\": expected "
+                                           "the name of a file in the directory",
+                                           c->dir, e->string);
                 if (shard_index(c, e->valuestring) < 0 && (r = add_shard(c, e->valuestring)) < 0)
                         return r;
                 ssize_t k = shard_index(c, e->valuestring);
                 if (!safetensors_find(c->shards[k], e->string))
-                        return conv_errorf(c, -EBADMSG, "%s/%s: tensor \"%.64s\" is missing (model.safetensors.index.json "
-                                           "puts it there)", c->dir, e->valuestring, e->string);
+                        return conv_errorf(c, -EBADMSG,
+                                           "%s/%s: tensor \"%.64s\" is missing (model.safetensors.index.json "
+                                           "puts it there)",
+                                           c->dir, e->valuestring, e->string);
         }
         if (c->n_shards == 0)
                 return conv_errorf(c, -EINVAL, "%s/model.safetensors.index.json: weight_map is empty", c->dir);
@@ -409,9 +435,10 @@ static int open_weights(Convert *c) {
                         const char *name = safetensors_tensor(c->shards[i], k)->name;
                         const cJSON *e = cJSON_GetObjectItemCaseSensitive(map, name);
                         if (!e || !streq(e->valuestring, c->shard_files[i]))
-                                return conv_errorf(c, -EBADMSG, "%s/%s: tensor \"%.64s\" is not in "
-                                                   "model.safetensors.index.json's weight_map for this file", c->dir,
-                                                   c->shard_files[i], name);
+                                return conv_errorf(c, -EBADMSG,
+                                                   "%s/%s: tensor \"%.64s\" is not in "
+                                                   "model.safetensors.index.json's weight_map for this file",
+                                                   c->dir, c->shard_files[i], name);
                 }
         return 0;
 }
@@ -436,7 +463,10 @@ static int plan_add(Convert *c, const char *gguf_name, const char *hf_name, uint
                 return -ENOMEM;
         c->items = items;
         c->items[c->n_items] = (ConvItem){
-                .rows = vector ? 1 : rows, .cols = cols, .vector = vector, .permute_heads = permute_heads,
+                .rows = vector ? 1 : rows,
+                .cols = cols,
+                .vector = vector,
+                .permute_heads = permute_heads,
         };
         snprintf(c->items[c->n_items].gguf_name, sizeof c->items[c->n_items].gguf_name, "%s", gguf_name);
         snprintf(c->items[c->n_items].hf_name, sizeof c->items[c->n_items].hf_name, "%s", hf_name);
@@ -493,8 +523,10 @@ static int plan_tensors(Convert *c) {
                         uint32_t permute;
                 } t[] = {
                         { "attn_norm.weight", "input_layernorm.weight", 1, c->dim, true, false, 0 },
-                        { "attn_q.weight", "self_attn.q_proj.weight", q, c->dim, false, false, llama ? c->n_heads : 0 },
-                        { "attn_k.weight", "self_attn.k_proj.weight", kv, c->dim, false, false, llama ? c->n_kv_heads : 0 },
+                        { "attn_q.weight", "self_attn.q_proj.weight", q, c->dim, false, false,
+                          llama ? c->n_heads : 0 },
+                        { "attn_k.weight", "self_attn.k_proj.weight", kv, c->dim, false, false,
+                          llama ? c->n_kv_heads : 0 },
                         { "attn_v.weight", "self_attn.v_proj.weight", kv, c->dim, false, false, 0 },
                         { "attn_output.weight", "self_attn.o_proj.weight", c->dim, q, false, false, 0 },
                         { "attn_q.bias", "self_attn.q_proj.bias", 1, q, true, true, 0 },
@@ -553,16 +585,20 @@ static int check_tensors(Convert *c) {
                 if (!ok) {
                         format_shape(have, sizeof have, t);
                         if (it->vector)
-                                return conv_errorf(c, -EBADMSG, "%s/%s: tensor \"%s\" has shape %s, expected [%" PRIu64
-                                                   "] (from config.json)", c->dir, c->shard_files[shard], it->hf_name, have,
-                                                   it->cols);
-                        return conv_errorf(c, -EBADMSG, "%s/%s: tensor \"%s\" has shape %s, expected [%" PRIu64 ", %" PRIu64
-                                           "] (from config.json)", c->dir, c->shard_files[shard], it->hf_name, have,
-                                           it->rows, it->cols);
+                                return conv_errorf(c, -EBADMSG,
+                                                   "%s/%s: tensor \"%s\" has shape %s, expected [%" PRIu64
+                                                   "] (from config.json)",
+                                                   c->dir, c->shard_files[shard], it->hf_name, have, it->cols);
+                        return conv_errorf(c, -EBADMSG,
+                                           "%s/%s: tensor \"%s\" has shape %s, expected [%" PRIu64 ", %" PRIu64
+                                           "] (from config.json)",
+                                           c->dir, c->shard_files[shard], it->hf_name, have, it->rows, it->cols);
                 }
                 if (t->dtype != SAFETENSORS_F32 && t->dtype != SAFETENSORS_F16 && t->dtype != SAFETENSORS_BF16)
-                        return conv_errorf(c, -EOPNOTSUPP, "%s/%s: tensor \"%s\" has dtype %s; only F32, F16 and BF16 are converted",
-                                           c->dir, c->shard_files[shard], it->hf_name, safetensors_dtype_name(t->dtype));
+                        return conv_errorf(c, -EOPNOTSUPP,
+                                           "%s/%s: tensor \"%s\" has dtype %s; only F32, F16 and BF16 are converted",
+                                           c->dir, c->shard_files[shard], it->hf_name,
+                                           safetensors_dtype_name(t->dtype));
                 it->src = t;
         }
         for (size_t s = 0; s < c->n_shards; s++)
@@ -577,8 +613,10 @@ static int check_tensors(Convert *c) {
                         for (size_t i = 0; !known && i < c->n_items; i++)
                                 known = streq(c->items[i].hf_name, name);
                         if (!known)
-                                return conv_errorf(c, -EBADMSG, "%s/%s: unexpected tensor \"%.64s\" (not part of a %s model "
-                                                   "with this config.json)", c->dir, c->shard_files[s], name, c->hf_arch);
+                                return conv_errorf(c, -EBADMSG,
+                                                   "%s/%s: unexpected tensor \"%.64s\" (not part of a %s model "
+                                                   "with this config.json)",
+                                                   c->dir, c->shard_files[s], name, c->hf_arch);
                 }
         return 0;
 }
@@ -634,11 +672,16 @@ static int convert_item(Convert *c, ConvItem *it) {
 
 static int file_type_of(GgufTensorType t) {
         switch (t) {
-        case GGUF_TENSOR_F32: return 0;  /* LlamaFileType.ALL_F32 */
-        case GGUF_TENSOR_F16: return 1;  /* MOSTLY_F16 */
-        case GGUF_TENSOR_Q8_0: return 7; /* MOSTLY_Q8_0 */
-        case GGUF_TENSOR_BF16: return 32; /* MOSTLY_BF16 */
-        default: return 0;
+        case GGUF_TENSOR_F32:
+                return 0; /* LlamaFileType.ALL_F32 */
+        case GGUF_TENSOR_F16:
+                return 1; /* MOSTLY_F16 */
+        case GGUF_TENSOR_Q8_0:
+                return 7; /* MOSTLY_Q8_0 */
+        case GGUF_TENSOR_BF16:
+                return 32; /* MOSTLY_BF16 */
+        default:
+                return 0;
         }
 }
 
@@ -721,19 +764,32 @@ static int write_byte_vocab(Convert *c) {
 
 static int add_gguf_value(GgufWriter *w, const char *key, const GgufValue *v) {
         switch (v->type) {
-        case GGUF_VALUE_UINT8: return gguf_writer_add_u8(w, key, (uint8_t) v->u);
-        case GGUF_VALUE_UINT16: return gguf_writer_add_u16(w, key, (uint16_t) v->u);
-        case GGUF_VALUE_UINT32: return gguf_writer_add_u32(w, key, (uint32_t) v->u);
-        case GGUF_VALUE_UINT64: return gguf_writer_add_u64(w, key, v->u);
-        case GGUF_VALUE_INT8: return gguf_writer_add_i8(w, key, (int8_t) v->i);
-        case GGUF_VALUE_INT16: return gguf_writer_add_i16(w, key, (int16_t) v->i);
-        case GGUF_VALUE_INT32: return gguf_writer_add_i32(w, key, (int32_t) v->i);
-        case GGUF_VALUE_INT64: return gguf_writer_add_i64(w, key, v->i);
-        case GGUF_VALUE_FLOAT32: return gguf_writer_add_f32(w, key, (float) v->f);
-        case GGUF_VALUE_FLOAT64: return gguf_writer_add_f64(w, key, v->f);
-        case GGUF_VALUE_BOOL: return gguf_writer_add_bool(w, key, v->b);
-        case GGUF_VALUE_STRING: return gguf_writer_add_strn(w, key, v->str.ptr, v->str.len);
-        default: break;
+        case GGUF_VALUE_UINT8:
+                return gguf_writer_add_u8(w, key, (uint8_t) v->u);
+        case GGUF_VALUE_UINT16:
+                return gguf_writer_add_u16(w, key, (uint16_t) v->u);
+        case GGUF_VALUE_UINT32:
+                return gguf_writer_add_u32(w, key, (uint32_t) v->u);
+        case GGUF_VALUE_UINT64:
+                return gguf_writer_add_u64(w, key, v->u);
+        case GGUF_VALUE_INT8:
+                return gguf_writer_add_i8(w, key, (int8_t) v->i);
+        case GGUF_VALUE_INT16:
+                return gguf_writer_add_i16(w, key, (int16_t) v->i);
+        case GGUF_VALUE_INT32:
+                return gguf_writer_add_i32(w, key, (int32_t) v->i);
+        case GGUF_VALUE_INT64:
+                return gguf_writer_add_i64(w, key, v->i);
+        case GGUF_VALUE_FLOAT32:
+                return gguf_writer_add_f32(w, key, (float) v->f);
+        case GGUF_VALUE_FLOAT64:
+                return gguf_writer_add_f64(w, key, v->f);
+        case GGUF_VALUE_BOOL:
+                return gguf_writer_add_bool(w, key, v->b);
+        case GGUF_VALUE_STRING:
+                return gguf_writer_add_strn(w, key, v->str.ptr, v->str.len);
+        default:
+                break;
         }
         const GgufArray *a = &v->arr;
         if (a->type != GGUF_VALUE_STRING) {
@@ -769,8 +825,8 @@ static int copy_vocab(Convert *c, const char *from) {
         if (r < 0)
                 return conv_errorf(c, r, "--vocab %s: %s", from, gerr);
         if (toks.n > c->vocab_size)
-                return conv_errorf(c, -EINVAL, "--vocab %s: %" PRIu64 " tokens, but the model's vocab_size is %u", from,
-                                   toks.n, c->vocab_size);
+                return conv_errorf(c, -EINVAL, "--vocab %s: %" PRIu64 " tokens, but the model's vocab_size is %u",
+                                   from, toks.n, c->vocab_size);
         for (size_t i = 0; i < gguf_n_kv(src); i++) {
                 const char *key = gguf_kv_key(src, i);
                 GgufValue v;
@@ -789,7 +845,7 @@ static int copy_vocab(Convert *c, const char *from) {
 /* ---- tokenizer.json (byte-level BPE) ---- */
 
 typedef struct Vocab {
-        char **tokens;    /* vocab_size; NULL where no token has the id (padding) */
+        char **tokens; /* vocab_size; NULL where no token has the id (padding) */
         int32_t *types;
         bool *added, *special;
         char **merges;
@@ -828,8 +884,8 @@ static int tok_id(Convert *c, const cJSON *v, const char *what, uint32_t *ret) {
                 return conv_errorf(c, -EINVAL, "%s/tokenizer.json: %s: expected a token id", c->dir, what);
         d = v->valuedouble;
         if (!(d >= 0) || d != floor(d) || d >= c->vocab_size)
-                return conv_errorf(c, -EINVAL, "%s/tokenizer.json: %s: id %g is outside the model's vocab_size %u", c->dir,
-                                   what, d, c->vocab_size);
+                return conv_errorf(c, -EINVAL, "%s/tokenizer.json: %s: id %g is outside the model's vocab_size %u",
+                                   c->dir, what, d, c->vocab_size);
         *ret = (uint32_t) d;
         return 0;
 }
@@ -854,7 +910,8 @@ static int read_vocab_tokens(Convert *c, const cJSON *tok, Vocab *v) {
                 if ((r = tok_id(c, e, what, &id)) < 0)
                         return r;
                 if (v->tokens[id])
-                        return conv_errorf(c, -EINVAL, "%s/tokenizer.json: token id %u is given to \"%.64s\" and \"%.64s\"",
+                        return conv_errorf(c, -EINVAL,
+                                           "%s/tokenizer.json: token id %u is given to \"%.64s\" and \"%.64s\"",
                                            c->dir, id, v->tokens[id], e->string);
                 v->tokens[id] = strdup(e->string);
                 if (!v->tokens[id])
@@ -870,15 +927,19 @@ static int read_vocab_tokens(Convert *c, const cJSON *tok, Vocab *v) {
                 uint32_t id;
                 snprintf(what, sizeof what, "added_tokens[%zu].id", i);
                 if (!cJSON_IsObject(e) || json_get_string(e, "content", &content, jerr, sizeof jerr) < 0)
-                        return conv_errorf(c, -EINVAL, "%s/tokenizer.json: added_tokens[%zu]: expected an object with a content string",
-                                           c->dir, i);
+                        return conv_errorf(
+                                c, -EINVAL,
+                                "%s/tokenizer.json: added_tokens[%zu]: expected an object with a content string",
+                                c->dir, i);
                 if ((r = tok_id(c, cJSON_GetObjectItemCaseSensitive(e, "id"), what, &id)) < 0)
                         return r;
                 if (json_get_bool(e, "special", &special, jerr, sizeof jerr) == -EINVAL)
                         return conv_errorf(c, -EINVAL, "%s/tokenizer.json: added_tokens[%zu].%s", c->dir, i, jerr);
                 if (v->tokens[id] && !streq(v->tokens[id], content))
-                        return conv_errorf(c, -EINVAL, "%s/tokenizer.json: added token %u \"%.64s\" differs from model.vocab's \"%.64s\"",
-                                           c->dir, id, content, v->tokens[id]);
+                        return conv_errorf(
+                                c, -EINVAL,
+                                "%s/tokenizer.json: added token %u \"%.64s\" differs from model.vocab's \"%.64s\"",
+                                c->dir, id, content, v->tokens[id]);
                 if (!v->tokens[id] && !(v->tokens[id] = strdup(content)))
                         return -ENOMEM;
                 v->added[id] = true;
@@ -893,17 +954,28 @@ static int read_vocab_tokens(Convert *c, const cJSON *tok, Vocab *v) {
                         v->types[id] = TOKEN_UNUSED;
                 } else if (v->added[id])
                         v->types[id] = v->special[id] || token_looks_special(v->tokens[id]) ? TOKEN_CONTROL
-                                                                                             : TOKEN_USER_DEFINED;
+                                                                                            : TOKEN_USER_DEFINED;
                 else
                         v->types[id] = TOKEN_NORMAL;
         }
         return 0;
 }
 
+/* Copies s to p with each space as U+0120 (2 bytes); returns the end. */
+static char *put_merge_part(char *p, const char *s) {
+        for (; *s; s++)
+                if (*s == ' ')
+                        p = stpcpy(p, "\xc4\xa0");
+                else
+                        *p++ = *s;
+        return p;
+}
+
 /* "a b" strings as they are; pairs ["a", "b"] (transformers >= 4.45) joined, spaces inside written as
  * U+0120, as llama.cpp's SpecialVocab does. */
 static int read_merges(Convert *c, const cJSON *tok, Vocab *v) {
-        const cJSON *merges = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(tok, "model"), "merges");
+        const cJSON *merges =
+                cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(tok, "model"), "merges");
         size_t n, i = 0;
 
         if (!merges || cJSON_IsNull(merges))
@@ -920,19 +992,18 @@ static int read_merges(Convert *c, const cJSON *tok, Vocab *v) {
                 else if (cJSON_IsArray(e) && cJSON_GetArraySize(e) == 2 && cJSON_IsString(e->child) &&
                          cJSON_IsString(e->child->next)) {
                         const char *a = e->child->valuestring, *b = e->child->next->valuestring;
-                        char *m = malloc(2 * (strlen(a) + strlen(b)) + 2), *p = m;
+                        char *m = malloc(2 * (strlen(a) + strlen(b)) + 2);
                         if (m) {
-                                for (const char *s = a; *s; s++)
-                                        p = *s == ' ' ? stpcpy(p, "\xc4\xa0") : (*p++ = *s, p);
+                                char *p = put_merge_part(m, a);
                                 *p++ = ' ';
-                                for (const char *s = b; *s; s++)
-                                        p = *s == ' ' ? stpcpy(p, "\xc4\xa0") : (*p++ = *s, p);
-                                *p = '\0';
+                                *put_merge_part(p, b) = '\0';
                         }
                         v->merges[i] = m;
                 } else
-                        return conv_errorf(c, -EINVAL, "%s/tokenizer.json: model.merges[%zu]: expected a string or a pair of strings",
-                                           c->dir, i);
+                        return conv_errorf(
+                                c, -EINVAL,
+                                "%s/tokenizer.json: model.merges[%zu]: expected a string or a pair of strings", c->dir,
+                                i);
                 if (!v->merges[i])
                         return -ENOMEM;
                 v->n_merges = i + 1;
@@ -946,8 +1017,10 @@ static const char *detect_pre(Convert *c, const cJSON *tok) {
         static const struct {
                 const char *name, *regex;
         } known[] = {
-                { "llama-bpe", "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+" },
-                { "qwen2", "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+" },
+                { "llama-bpe", "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| "
+                               "?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+" },
+                { "qwen2", "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| "
+                           "?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+" },
         };
         const cJSON *pre = cJSON_GetObjectItemCaseSensitive(tok, "pre_tokenizer");
         const cJSON *list = cJSON_GetObjectItemCaseSensitive(pre, "pretokenizers");
@@ -955,7 +1028,8 @@ static const char *detect_pre(Convert *c, const cJSON *tok) {
 
         for (const cJSON *p = cJSON_IsArray(list) ? list->child : pre; p; p = cJSON_IsArray(list) ? p->next : NULL) {
                 const cJSON *type = cJSON_GetObjectItemCaseSensitive(p, "type");
-                const cJSON *regex = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(p, "pattern"), "Regex");
+                const cJSON *regex =
+                        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(p, "pattern"), "Regex");
                 if (cJSON_IsString(type) && streq(type->valuestring, "Split") && cJSON_IsString(regex)) {
                         for (size_t i = 0; i < ELEMENTSOF(known); i++)
                                 if (streq(regex->valuestring, known[i].regex))
@@ -966,8 +1040,8 @@ static const char *detect_pre(Convert *c, const cJSON *tok) {
                     cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(p, "use_regex")))
                         return "gpt-2";
         }
-        fprintf(stderr, "model convert: %s/tokenizer.json: pre-tokenizer not recognised, using \"%s\" (as for %s)\n", c->dir,
-                fallback, c->hf_arch);
+        fprintf(stderr, "model convert: %s/tokenizer.json: pre-tokenizer not recognised, using \"%s\" (as for %s)\n",
+                c->dir, fallback, c->hf_arch);
         return fallback;
 }
 
@@ -981,7 +1055,8 @@ static const char *special_content(const cJSON *cfg, const char *key) {
 }
 
 static const char *special_of_template(const cJSON *item) {
-        const cJSON *id = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(item, "SpecialToken"), "id");
+        const cJSON *id =
+                cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(item, "SpecialToken"), "id");
         return cJSON_IsString(id) ? id->valuestring : NULL;
 }
 
@@ -992,7 +1067,7 @@ static int write_special_tokens(Convert *c, const cJSON *tok) {
         static const struct {
                 const char *typ, *key;
         } types[] = {
-                { "bos", "tokenizer.ggml.bos_token_id" }, { "eos", "tokenizer.ggml.eos_token_id" },
+                { "bos", "tokenizer.ggml.bos_token_id" },     { "eos", "tokenizer.ggml.eos_token_id" },
                 { "unk", "tokenizer.ggml.unknown_token_id" }, { "sep", "tokenizer.ggml.seperator_token_id" },
                 { "pad", "tokenizer.ggml.padding_token_id" }, { "cls", "tokenizer.ggml.cls_token_id" },
                 { "mask", "tokenizer.ggml.mask_token_id" },
@@ -1007,7 +1082,8 @@ static int write_special_tokens(Convert *c, const cJSON *tok) {
         /* the post-processor: a template that starts with BOS adds it */
         const cJSON *post = cJSON_GetObjectItemCaseSensitive(tok, "post_processor");
         const cJSON *procs = cJSON_GetObjectItemCaseSensitive(post, "processors");
-        for (const cJSON *p = cJSON_IsArray(procs) ? procs->child : post; p; p = cJSON_IsArray(procs) ? p->next : NULL) {
+        for (const cJSON *p = cJSON_IsArray(procs) ? procs->child : post; p;
+             p = cJSON_IsArray(procs) ? p->next : NULL) {
                 const cJSON *type = cJSON_GetObjectItemCaseSensitive(p, "type");
                 const cJSON *single = cJSON_GetObjectItemCaseSensitive(p, "single");
                 if (!cJSON_IsString(type))
@@ -1036,7 +1112,8 @@ static int write_special_tokens(Convert *c, const cJSON *tok) {
                 snprintf(key, sizeof key, "%s_token", types[t].typ);
                 content = t == 0 ? bos : t == 1 ? eos : special_content(cfg, key);
                 for (const cJSON *a = cJSON_IsArray(added) ? added->child : NULL; content && a; a = a->next) {
-                        const cJSON *ac = cJSON_GetObjectItemCaseSensitive(a, "content"), *id = cJSON_GetObjectItemCaseSensitive(a, "id");
+                        const cJSON *ac = cJSON_GetObjectItemCaseSensitive(a, "content"),
+                                    *id = cJSON_GetObjectItemCaseSensitive(a, "id");
                         if (cJSON_IsString(ac) && streq(ac->valuestring, content) && cJSON_IsNumber(id)) {
                                 ids[t] = (int64_t) id->valuedouble;
                                 break;
@@ -1044,11 +1121,12 @@ static int write_special_tokens(Convert *c, const cJSON *tok) {
                 }
                 snprintf(key, sizeof key, "%s_token_id", types[t].typ);
                 const cJSON *cid = cJSON_GetObjectItemCaseSensitive(c->config, key);
-                if (ids[t] < 0 && cJSON_IsNumber(cid) && cid->valuedouble >= 0 && cid->valuedouble == floor(cid->valuedouble))
+                if (ids[t] < 0 && cJSON_IsNumber(cid) && cid->valuedouble >= 0 &&
+                    cid->valuedouble == floor(cid->valuedouble))
                         ids[t] = (int64_t) cid->valuedouble;
                 if (ids[t] >= (int64_t) c->vocab_size)
-                        return conv_errorf(c, -EINVAL, "%s: the %s token id %" PRId64 " is outside the vocab_size %u", c->dir,
-                                           types[t].typ, ids[t], c->vocab_size);
+                        return conv_errorf(c, -EINVAL, "%s: the %s token id %" PRId64 " is outside the vocab_size %u",
+                                           c->dir, types[t].typ, ids[t], c->vocab_size);
         }
         for (int t = 0; t < 3; t++) {
                 const cJSON *flag;
@@ -1117,7 +1195,8 @@ static int convert_vocab_json(Convert *c) {
         if (!path)
                 return -ENOMEM;
         if (access(path, F_OK) < 0)
-                return conv_errorf(c, -ENOENT, "%s: no tokenizer.json; pass --vocab bytes or --vocab FROM.gguf", c->dir);
+                return conv_errorf(c, -ENOENT, "%s: no tokenizer.json; pass --vocab bytes or --vocab FROM.gguf",
+                                   c->dir);
         r = read_json_file(c, "tokenizer.json", TOKENIZER_MAX, false, &tok);
         if (r >= 0)
                 r = read_json_file(c, "tokenizer_config.json", CONFIG_MAX, true, &c->tok_config);
@@ -1131,15 +1210,20 @@ static int convert_vocab_json(Convert *c) {
         (void) json_get_bool(model, "byte_fallback", &byte_fallback, jerr, sizeof jerr);
         (void) json_get_string(tok, "decoder.type", &dec_type, jerr, sizeof jerr);
         if (!streq(type, "BPE") || byte_fallback || !streq(dec_type, "ByteLevel"))
-                return conv_errorf(c, -EOPNOTSUPP, "%s: only byte-level BPE tokenizers are converted (this one is %s%s); "
-                                   "pass --vocab FROM.gguf", path, type, byte_fallback ? " with byte fallback" : "");
+                return conv_errorf(c, -EOPNOTSUPP,
+                                   "%s: only byte-level BPE tokenizers are converted (this one is %s%s); "
+                                   "pass --vocab FROM.gguf",
+                                   path, type, byte_fallback ? " with byte fallback" : "");
         if ((r = read_vocab_tokens(c, tok, &v)) < 0 || (r = read_merges(c, tok, &v)) < 0)
                 goto finish;
         if ((r = gguf_writer_add_str(c->w, "tokenizer.ggml.model", "gpt2")) < 0 ||
             (r = gguf_writer_add_str(c->w, "tokenizer.ggml.pre", detect_pre(c, tok))) < 0 ||
-            (r = gguf_writer_add_str_array(c->w, "tokenizer.ggml.tokens", (const char *const *) v.tokens, c->vocab_size)) < 0 ||
-            (r = gguf_writer_add_array(c->w, "tokenizer.ggml.token_type", GGUF_VALUE_INT32, v.types, c->vocab_size)) < 0 ||
-            (r = gguf_writer_add_str_array(c->w, "tokenizer.ggml.merges", (const char *const *) v.merges, v.n_merges)) < 0 ||
+            (r = gguf_writer_add_str_array(c->w, "tokenizer.ggml.tokens", (const char *const *) v.tokens,
+                                           c->vocab_size)) < 0 ||
+            (r = gguf_writer_add_array(c->w, "tokenizer.ggml.token_type", GGUF_VALUE_INT32, v.types, c->vocab_size)) <
+                    0 ||
+            (r = gguf_writer_add_str_array(c->w, "tokenizer.ggml.merges", (const char *const *) v.merges,
+                                           v.n_merges)) < 0 ||
             (r = write_special_tokens(c, tok)) < 0 || (r = write_chat_template(c)) < 0)
                 goto finish;
         const cJSON *prefix = cJSON_GetObjectItemCaseSensitive(c->tok_config, "add_prefix_space");
@@ -1154,7 +1238,6 @@ finish:
 /* ---- the verb ---- */
 
 /* Declared in cli.h once the verb is wired in; repeated here so that this file builds on its own. */
-int cli_convert_main(const CliGlobals *g, int argc, char **argv);
 
 static int convert_run(Convert *c, const char *out) {
         int r;
@@ -1167,11 +1250,13 @@ static int convert_run(Convert *c, const char *out) {
                 return r;
         r = write_hparams(c);
         if (r >= 0)
-                r = c->vocab == NULL ? convert_vocab_json(c)
+                r = c->vocab == NULL           ? convert_vocab_json(c)
                     : streq(c->vocab, "bytes") ? write_byte_vocab(c)
-                                                : copy_vocab(c, c->vocab);
+                                               : copy_vocab(c, c->vocab);
         if (r < 0)
-                return c->err[0] ? r : conv_errorf(c, r, "metadata: %s", *gguf_writer_error(c->w) ? gguf_writer_error(c->w) : strerror(-r));
+                return c->err[0] ? r
+                                 : conv_errorf(c, r, "metadata: %s",
+                                               *gguf_writer_error(c->w) ? gguf_writer_error(c->w) : strerror(-r));
         for (size_t i = 0; i < c->n_items; i++) {
                 ConvItem *it = &c->items[i];
                 uint64_t ne[2] = { it->cols, it->rows };
@@ -1183,12 +1268,14 @@ static int convert_run(Convert *c, const char *out) {
         }
         r = gguf_writer_write(c->w, out);
         if (r < 0)
-                return conv_errorf(c, r, "%s: %s", out, *gguf_writer_error(c->w) ? gguf_writer_error(c->w) : strerror(-r));
+                return conv_errorf(c, r, "%s: %s", out,
+                                   *gguf_writer_error(c->w) ? gguf_writer_error(c->w) : strerror(-r));
         return 0;
 }
 
 static void convert_usage(void) {
-        printf("Usage: sluice model convert HF_DIR -o FILE.gguf [--dtype f32|f16|bf16|q8_0] [--vocab bytes|FROM.gguf]\n\n"
+        printf("Usage: sluice model convert HF_DIR -o FILE.gguf [--dtype f32|f16|bf16|q8_0] [--vocab "
+               "bytes|FROM.gguf]\n\n"
                "Converts a Hugging Face checkpoint (config.json, model.safetensors or its shards with\n"
                "model.safetensors.index.json, tokenizer.json) of a LlamaForCausalLM, MistralForCausalLM or\n"
                "Qwen2ForCausalLM model to GGUF, with llama.cpp's tensor names and metadata keys.\n\n"
@@ -1201,8 +1288,11 @@ static void convert_usage(void) {
 int cli_convert_main(const CliGlobals *g, int argc, char **argv) {
         enum { OPT_DTYPE = 256, OPT_VOCAB };
         static const struct option options[] = {
-                { "output", required_argument, NULL, 'o' }, { "dtype", required_argument, NULL, OPT_DTYPE },
-                { "vocab", required_argument, NULL, OPT_VOCAB }, { "help", no_argument, NULL, 'h' }, {},
+                { "output", required_argument, NULL, 'o' },
+                { "dtype", required_argument, NULL, OPT_DTYPE },
+                { "vocab", required_argument, NULL, OPT_VOCAB },
+                { "help", no_argument, NULL, 'h' },
+                {},
         };
         Convert c = { .dtype = GGUF_TENSOR_F16 };
         const char *out = NULL;
@@ -1217,7 +1307,8 @@ int cli_convert_main(const CliGlobals *g, int argc, char **argv) {
                         c.dtype = gguf_type_from_name(optarg);
                         if (c.dtype != GGUF_TENSOR_F32 && c.dtype != GGUF_TENSOR_F16 && c.dtype != GGUF_TENSOR_BF16 &&
                             c.dtype != GGUF_TENSOR_Q8_0)
-                                return cli_usage_error("model convert: --dtype must be f32, f16, bf16 or q8_0, not \"%s\"", optarg);
+                                return cli_usage_error(
+                                        "model convert: --dtype must be f32, f16, bf16 or q8_0, not \"%s\"", optarg);
                         break;
                 case OPT_VOCAB:
                         c.vocab = optarg;
@@ -1250,8 +1341,8 @@ int cli_convert_main(const CliGlobals *g, int argc, char **argv) {
                 }
                 printf("%s\n", text);
         } else
-                printf("%s: %s, %u layers, dim %u, %s, %zu tensors, vocabulary from %s\n", out, model_arch_name(c.arch),
-                       c.n_layers, c.dim, gguf_type_name(c.dtype), c.n_items, c.vocab_source);
+                printf("%s: %s, %u layers, dim %u, %s, %zu tensors, vocabulary from %s\n", out,
+                       model_arch_name(c.arch), c.n_layers, c.dim, gguf_type_name(c.dtype), c.n_items, c.vocab_source);
         convert_done(&c);
         return CLI_EXIT_OK;
 }

@@ -216,6 +216,9 @@ int cli_model_main(const CliGlobals *g, int argc, char **argv) {
         static const CliVerb verbs[] = {
                 { "inspect", verb_inspect, "inspect [--full] FILE", "print metadata and tensors" },
                 { "mk", verb_mk, "mk [--preset NAME] ... -o FILE", "make a random-weight model" },
+#if HAVE_CJSON
+                { "convert", cli_convert_main, "convert HF_DIR -o FILE [--dtype T]", "convert a Hugging Face model" },
+#endif
 #if HAVE_PULL
                 { "pull", cli_pull_main, "pull URL -o FILE [--sha256 H]", "download a model (resumes)" },
 #endif

@@ -33,5 +33,6 @@ int cli_config_main(const CliGlobals *g, int argc, char **argv);
 int cli_model_main(const CliGlobals *g, int argc, char **argv);
 int cli_run_main(const CliGlobals *g, int argc, char **argv);
 int cli_tokenize_main(const CliGlobals *g, int argc, char **argv);
+int cli_convert_main(const CliGlobals *g, int argc, char **argv);
 int cli_pull_main(const CliGlobals *g, int argc, char **argv);
 int cli_bench_main(const CliGlobals *g, int argc, char **argv);

@@ -11,9 +11,9 @@
 #include "quant.h"
 
 struct Safetensors {
-        const uint8_t *base;    /* the whole file */
+        const uint8_t *base; /* the whole file */
         size_t size;
-        void *map;              /* what safetensors_open() mapped, or NULL */
+        void *map; /* what safetensors_open() mapped, or NULL */
         size_t map_size;
         SafetensorsTensor *tensors; /* sorted by name */
         size_t n_tensors;
@@ -22,19 +22,18 @@ struct Safetensors {
 };
 
 static const char *const dtype_names[_SAFETENSORS_DTYPE_MAX] = {
-        [SAFETENSORS_BOOL] = "BOOL", [SAFETENSORS_U8] = "U8",     [SAFETENSORS_I8] = "I8",
-        [SAFETENSORS_F8_E5M2] = "F8_E5M2", [SAFETENSORS_F8_E4M3] = "F8_E4M3",
-        [SAFETENSORS_I16] = "I16",   [SAFETENSORS_U16] = "U16",   [SAFETENSORS_F16] = "F16",
-        [SAFETENSORS_BF16] = "BF16", [SAFETENSORS_I32] = "I32",   [SAFETENSORS_U32] = "U32",
-        [SAFETENSORS_F32] = "F32",   [SAFETENSORS_F64] = "F64",   [SAFETENSORS_I64] = "I64",
-        [SAFETENSORS_U64] = "U64",
+        [SAFETENSORS_BOOL] = "BOOL",       [SAFETENSORS_U8] = "U8",           [SAFETENSORS_I8] = "I8",
+        [SAFETENSORS_F8_E5M2] = "F8_E5M2", [SAFETENSORS_F8_E4M3] = "F8_E4M3", [SAFETENSORS_I16] = "I16",
+        [SAFETENSORS_U16] = "U16",         [SAFETENSORS_F16] = "F16",         [SAFETENSORS_BF16] = "BF16",
+        [SAFETENSORS_I32] = "I32",         [SAFETENSORS_U32] = "U32",         [SAFETENSORS_F32] = "F32",
+        [SAFETENSORS_F64] = "F64",         [SAFETENSORS_I64] = "I64",         [SAFETENSORS_U64] = "U64",
 };
 
 static const uint8_t dtype_sizes[_SAFETENSORS_DTYPE_MAX] = {
-        [SAFETENSORS_BOOL] = 1, [SAFETENSORS_U8] = 1,  [SAFETENSORS_I8] = 1,  [SAFETENSORS_F8_E5M2] = 1,
+        [SAFETENSORS_BOOL] = 1,    [SAFETENSORS_U8] = 1,  [SAFETENSORS_I8] = 1,  [SAFETENSORS_F8_E5M2] = 1,
         [SAFETENSORS_F8_E4M3] = 1, [SAFETENSORS_I16] = 2, [SAFETENSORS_U16] = 2, [SAFETENSORS_F16] = 2,
-        [SAFETENSORS_BF16] = 2, [SAFETENSORS_I32] = 4, [SAFETENSORS_U32] = 4, [SAFETENSORS_F32] = 4,
-        [SAFETENSORS_F64] = 8,  [SAFETENSORS_I64] = 8, [SAFETENSORS_U64] = 8,
+        [SAFETENSORS_BF16] = 2,    [SAFETENSORS_I32] = 4, [SAFETENSORS_U32] = 4, [SAFETENSORS_F32] = 4,
+        [SAFETENSORS_F64] = 8,     [SAFETENSORS_I64] = 8, [SAFETENSORS_U64] = 8,
 };
 
 const char *safetensors_dtype_name(SafetensorsDtype t) {
@@ -170,21 +169,23 @@ static int parse_tensor(SafetensorsTensor *t, const cJSON *e, uint64_t data_size
         if (!cJSON_IsObject(e))
                 return st_errorf(err, errsz, "tensor " NAME_FMT ": expected an object", NAME_ARG(t->name));
         for (const cJSON *f = e->child; f; f = f->next) {
-                const cJSON **slot = streq(f->string, "dtype") ? &dtype
-                                     : streq(f->string, "shape") ? &shape
+                const cJSON **slot = streq(f->string, "dtype")          ? &dtype
+                                     : streq(f->string, "shape")        ? &shape
                                      : streq(f->string, "data_offsets") ? &offsets
-                                     : NULL;
+                                                                        : NULL;
                 if (!slot)
                         return st_errorf(err, errsz, "tensor " NAME_FMT ": unknown field " NAME_FMT, NAME_ARG(t->name),
                                          NAME_ARG(f->string));
                 if (*slot)
-                        return st_errorf(err, errsz, "tensor " NAME_FMT ": field \"%s\" appears twice", NAME_ARG(t->name),
-                                         f->string);
+                        return st_errorf(err, errsz, "tensor " NAME_FMT ": field \"%s\" appears twice",
+                                         NAME_ARG(t->name), f->string);
                 *slot = f;
         }
         if (!dtype || !shape || !offsets)
                 return st_errorf(err, errsz, "tensor " NAME_FMT ": missing field \"%s\"", NAME_ARG(t->name),
-                                 !dtype ? "dtype" : !shape ? "shape" : "data_offsets");
+                                 !dtype   ? "dtype"
+                                 : !shape ? "shape"
+                                          : "data_offsets");
         if (!cJSON_IsString(dtype))
                 return st_errorf(err, errsz, "tensor " NAME_FMT ": dtype is not a string", NAME_ARG(t->name));
         t->dtype = safetensors_dtype_from_name(dtype->valuestring);
@@ -201,7 +202,8 @@ static int parse_tensor(SafetensorsTensor *t, const cJSON *e, uint64_t data_size
         for (const cJSON *d = shape->child; d; d = d->next) {
                 uint64_t v;
                 if (!json_uint(d, &v))
-                        return st_errorf(err, errsz, "tensor " NAME_FMT ": shape holds something other than a whole number",
+                        return st_errorf(err, errsz,
+                                         "tensor " NAME_FMT ": shape holds something other than a whole number",
                                          NAME_ARG(t->name));
                 if (__builtin_mul_overflow(n, v, &n))
                         return st_errorf(err, errsz, "tensor " NAME_FMT ": too many elements", NAME_ARG(t->name));
@@ -214,15 +216,21 @@ static int parse_tensor(SafetensorsTensor *t, const cJSON *e, uint64_t data_size
                 return st_errorf(err, errsz, "tensor " NAME_FMT ": too many elements", NAME_ARG(t->name));
         if (!cJSON_IsArray(offsets) || cJSON_GetArraySize(offsets) != 2 || !json_uint(offsets->child, &begin) ||
             !json_uint(offsets->child->next, &end))
-                return st_errorf(err, errsz, "tensor " NAME_FMT ": data_offsets must be two whole numbers", NAME_ARG(t->name));
+                return st_errorf(err, errsz, "tensor " NAME_FMT ": data_offsets must be two whole numbers",
+                                 NAME_ARG(t->name));
         if (begin > end || end > data_size)
-                return st_errorf(err, errsz, "tensor " NAME_FMT ": data_offsets [%llu, %llu] are not a range inside the %llu data bytes",
+                return st_errorf(err, errsz,
+                                 "tensor " NAME_FMT
+                                 ": data_offsets [%llu, %llu] are not a range inside the %llu data bytes",
                                  NAME_ARG(t->name), (unsigned long long) begin, (unsigned long long) end,
                                  (unsigned long long) data_size);
         if (end - begin != bytes)
-                return st_errorf(err, errsz, "tensor " NAME_FMT ": data_offsets [%llu, %llu] hold %llu bytes, but %s of this shape needs %llu",
+                return st_errorf(err, errsz,
+                                 "tensor " NAME_FMT
+                                 ": data_offsets [%llu, %llu] hold %llu bytes, but %s of this shape needs %llu",
                                  NAME_ARG(t->name), (unsigned long long) begin, (unsigned long long) end,
-                                 (unsigned long long) (end - begin), dtype_names[t->dtype], (unsigned long long) bytes);
+                                 (unsigned long long) (end - begin), dtype_names[t->dtype],
+                                 (unsigned long long) bytes);
         t->offset = begin;
         t->size = (size_t) bytes;
         return 0;
@@ -255,7 +263,8 @@ static int check_tiling(Safetensors *s, uint64_t data_size, char *err, size_t er
                 if (t->offset != pos)
                         return st_errorf(err, errsz, "tensor " NAME_FMT ": data starts at %llu, where %s",
                                          NAME_ARG(t->name), (unsigned long long) t->offset,
-                                         t->offset > pos ? "a gap before it begins" : "it overlaps the tensor before it");
+                                         t->offset > pos ? "a gap before it begins"
+                                                         : "it overlaps the tensor before it");
                 pos += t->size;
         }
         if (pos != data_size)
@@ -279,7 +288,8 @@ static int parse_header(Safetensors *s, char *err, size_t errsz) {
                 return st_errorf(err, errsz, "header length %llu is over the limit of %llu bytes",
                                  (unsigned long long) hlen, (unsigned long long) SAFETENSORS_HEADER_MAX);
         if (hlen > s->size - 8)
-                return st_errorf(err, errsz, "header length %llu runs past the end of the file (%zu bytes): truncated?",
+                return st_errorf(err, errsz,
+                                 "header length %llu runs past the end of the file (%zu bytes): truncated?",
                                  (unsigned long long) hlen, s->size);
         data_size = s->size - 8 - hlen;
         if (hlen == 0 || text[0] != '{')
@@ -307,7 +317,8 @@ static int parse_header(Safetensors *s, char *err, size_t errsz) {
                         continue;
                 }
                 if (isempty(e->string) || strlen(e->string) > SAFETENSORS_NAME_MAX)
-                        return st_errorf(err, errsz, "a tensor name is empty or longer than %d bytes", SAFETENSORS_NAME_MAX);
+                        return st_errorf(err, errsz, "a tensor name is empty or longer than %d bytes",
+                                         SAFETENSORS_NAME_MAX);
                 t = &s->tensors[s->n_tensors];
                 t->name = strdup(e->string);
                 if (!t->name)
@@ -321,7 +332,8 @@ static int parse_header(Safetensors *s, char *err, size_t errsz) {
         qsort(s->tensors, s->n_tensors, sizeof *s->tensors, cmp_name);
         for (size_t i = 1; i < s->n_tensors; i++)
                 if (streq(s->tensors[i - 1].name, s->tensors[i].name))
-                        return st_errorf(err, errsz, "tensor " NAME_FMT " appears twice", NAME_ARG(s->tensors[i].name));
+                        return st_errorf(err, errsz, "tensor " NAME_FMT " appears twice",
+                                         NAME_ARG(s->tensors[i].name));
         return check_tiling(s, data_size, err, errsz);
 }
 

@@ -9,7 +9,7 @@
 
 #define SAFETENSORS_HEADER_MAX ((uint64_t) 100 << 20) /* bytes of JSON header, as the reference library allows */
 #define SAFETENSORS_MAX_DIMS 8
-#define SAFETENSORS_NAME_MAX 1024   /* bytes in a tensor name */
+#define SAFETENSORS_NAME_MAX 1024 /* bytes in a tensor name */
 #define SAFETENSORS_MAX_TENSORS 1000000
 
 /* Element types, as the header spells them (safetensors' Dtype). Sub-byte types are not supported. */
@@ -35,14 +35,14 @@ typedef enum SafetensorsDtype {
 
 /* One tensor. All pointers are owned by the Safetensors it came from. */
 typedef struct SafetensorsTensor {
-        const char *name;       /* NUL-terminated */
+        const char *name; /* NUL-terminated */
         SafetensorsDtype dtype;
-        uint32_t n_dims;        /* 0 (a scalar) .. SAFETENSORS_MAX_DIMS */
+        uint32_t n_dims;                      /* 0 (a scalar) .. SAFETENSORS_MAX_DIMS */
         uint64_t shape[SAFETENSORS_MAX_DIMS]; /* shape[0] slowest (row-major), as in the header */
         uint64_t n_elements;
-        uint64_t offset;        /* from the start of the data section */
-        size_t size;            /* bytes */
-        const void *data;       /* into the file; no alignment guarantee */
+        uint64_t offset;  /* from the start of the data section */
+        size_t size;      /* bytes */
+        const void *data; /* into the file; no alignment guarantee */
 } SafetensorsTensor;
 
 typedef struct Safetensors Safetensors;

@@ -171,36 +171,84 @@ static int gen_tensor(GenTensor *t, GgufTensorType dtype, uint64_t seed) {
 
 /* ---- metadata ---- */
 
-static int write_byte_vocab(GgufWriter *w) {
-        const char *toks[259];
-        char bytes[256][8];
-        int32_t types[259];
-        float scores[259];
-        int r;
+/* The three per-token arrays of a vocabulary, padded to the embedding's row count with "[PADn]"
+ * tokens of type unused (as llama.cpp's converter does), so that every reader agrees on the size. */
+typedef struct VocabArrays {
+        const char **text;
+        size_t *len;
+        float *scores;
+        int32_t *types;
+        char (*pad)[16];
+        uint32_t n, n_real;
+} VocabArrays;
 
-        toks[0] = "<unk>", toks[1] = "<s>", toks[2] = "</s>";
-        types[0] = 2, types[1] = 3, types[2] = 3; /* unknown, control, control */
-        for (int i = 0; i < 256; i++) {
-                snprintf(bytes[i], sizeof bytes[i], "<0x%02X>", i);
-                toks[3 + i] = bytes[i];
-                types[3 + i] = 6; /* byte */
+static void vocab_arrays_done(VocabArrays *v) {
+        free(v->text);
+        free(v->len);
+        free(v->scores);
+        free(v->types);
+        free(v->pad);
+}
+
+static int vocab_arrays_alloc(VocabArrays *v, uint32_t n_real, uint32_t n) {
+        *v = (VocabArrays){ .n = n, .n_real = n_real };
+        v->text = calloc(n, sizeof *v->text);
+        v->len = calloc(n, sizeof *v->len);
+        v->scores = calloc(n, sizeof *v->scores);
+        v->types = calloc(n, sizeof *v->types);
+        v->pad = calloc(n - n_real + 1, sizeof *v->pad);
+        if (!v->text || !v->len || !v->scores || !v->types || !v->pad)
+                return -ENOMEM;
+        for (uint32_t i = n_real; i < n; i++) {
+                snprintf(v->pad[i - n_real], sizeof v->pad[0], "[PAD%u]", i);
+                v->text[i] = v->pad[i - n_real];
+                v->len[i] = strlen(v->text[i]);
+                v->types[i] = 5; /* unused */
         }
-        for (int i = 0; i < 259; i++)
-                scores[i] = 0;
-        if ((r = gguf_writer_add_str(w, "tokenizer.ggml.model", "llama")) < 0 ||
-            (r = gguf_writer_add_str_array(w, "tokenizer.ggml.tokens", toks, 259)) < 0 ||
-            (r = gguf_writer_add_array(w, "tokenizer.ggml.scores", GGUF_VALUE_FLOAT32, scores, 259)) < 0 ||
-            (r = gguf_writer_add_array(w, "tokenizer.ggml.token_type", GGUF_VALUE_INT32, types, 259)) < 0 ||
-            (r = gguf_writer_add_u32(w, "tokenizer.ggml.unknown_token_id", 0)) < 0 ||
-            (r = gguf_writer_add_u32(w, "tokenizer.ggml.bos_token_id", 1)) < 0 ||
-            (r = gguf_writer_add_u32(w, "tokenizer.ggml.eos_token_id", 2)) < 0 ||
-            (r = gguf_writer_add_bool(w, "tokenizer.ggml.add_bos_token", true)) < 0)
-                return r;
         return 0;
 }
 
-/* Copies every tokenizer.* key of src; returns the number of tokens in *ret_n. */
-static int copy_vocab(GgufWriter *w, const Gguf *src, uint32_t *ret_n, char *err, size_t errsz);
+static int vocab_arrays_write(GgufWriter *w, const VocabArrays *v) {
+        int r = gguf_writer_add_strn_array(w, "tokenizer.ggml.tokens", v->text, v->len, v->n);
+        if (r >= 0)
+                r = gguf_writer_add_array(w, "tokenizer.ggml.scores", GGUF_VALUE_FLOAT32, v->scores, v->n);
+        if (r >= 0)
+                r = gguf_writer_add_array(w, "tokenizer.ggml.token_type", GGUF_VALUE_INT32, v->types, v->n);
+        return r;
+}
+
+/* A SentencePiece-style vocabulary of <unk>, <s>, </s> and the 256 byte tokens. */
+static int write_byte_vocab(GgufWriter *w, uint32_t n) {
+        static const char *const specials[3] = { "<unk>", "<s>", "</s>" };
+        char bytes[256][8];
+        VocabArrays v;
+        int r = vocab_arrays_alloc(&v, 259, MAX(n, 259u));
+
+        for (int i = 0; r >= 0 && i < 259; i++) {
+                if (i < 3)
+                        v.text[i] = specials[i];
+                else {
+                        snprintf(bytes[i - 3], sizeof bytes[0], "<0x%02X>", i - 3);
+                        v.text[i] = bytes[i - 3];
+                }
+                v.len[i] = strlen(v.text[i]);
+                v.types[i] = i == 0 ? 2 : i < 3 ? 3 : 6; /* unknown, control, byte */
+        }
+        if (r >= 0)
+                r = gguf_writer_add_str(w, "tokenizer.ggml.model", "llama");
+        if (r >= 0)
+                r = vocab_arrays_write(w, &v);
+        if (r >= 0)
+                r = gguf_writer_add_u32(w, "tokenizer.ggml.unknown_token_id", 0);
+        if (r >= 0)
+                r = gguf_writer_add_u32(w, "tokenizer.ggml.bos_token_id", 1);
+        if (r >= 0)
+                r = gguf_writer_add_u32(w, "tokenizer.ggml.eos_token_id", 2);
+        if (r >= 0)
+                r = gguf_writer_add_bool(w, "tokenizer.ggml.add_bos_token", true);
+        vocab_arrays_done(&v);
+        return r;
+}
 
 static int add_value(GgufWriter *w, const char *key, const GgufValue *v) {
         switch (v->type) {
@@ -240,26 +288,59 @@ static int add_value(GgufWriter *w, const char *key, const GgufValue *v) {
         return gguf_writer_add_strn_array(w, key, ptrs, lens, a->n);
 }
 
-static int copy_vocab(GgufWriter *w, const Gguf *src, uint32_t *ret_n, char *err, size_t errsz) {
-        GgufArray toks;
+/* Reads src's token list (with scores and types where it has them) into v, padded to n. */
+static int read_vocab_arrays(const Gguf *src, uint32_t n, VocabArrays *v, char *err, size_t errsz) {
+        GgufArray toks, scores = {}, types = {};
         int r;
 
         r = gguf_get_array(src, "tokenizer.ggml.tokens", GGUF_VALUE_STRING, &toks, err, errsz);
         if (r < 0)
                 return r;
-        for (size_t i = 0; i < gguf_n_kv(src); i++) {
-                const char *key = gguf_kv_key(src, i);
-                GgufValue v;
-                if (!strneq(key, "tokenizer.", 10))
-                        continue;
-                r = gguf_kv_value(src, i, &v);
-                if (r >= 0)
-                        r = add_value(w, key, &v);
-                if (r < 0)
-                        return gen_errorf(r, err, errsz, "model mk: cannot copy %s: %s", key, gguf_writer_error(w));
+        if (toks.n > n && n)
+                return gen_errorf(-EINVAL, err, errsz, "model mk: vocab size %u is smaller than the tokenizer's %llu tokens",
+                                  n, (unsigned long long) toks.n);
+        bool have_scores = gguf_find_key(src, "tokenizer.ggml.scores") >= 0, have_types = gguf_find_key(src, "tokenizer.ggml.token_type") >= 0;
+        if ((have_scores && (r = gguf_get_array(src, "tokenizer.ggml.scores", GGUF_VALUE_FLOAT32, &scores, err, errsz)) < 0) ||
+            (have_types && (r = gguf_get_array(src, "tokenizer.ggml.token_type", GGUF_VALUE_INT32, &types, err, errsz)) < 0))
+                return r;
+        r = vocab_arrays_alloc(v, (uint32_t) toks.n, MAX(n, (uint32_t) toks.n));
+        for (uint64_t i = 0; r >= 0 && i < toks.n; i++) {
+                double f = 0;
+                int64_t t = 1;
+                r = gguf_array_get_str(&toks, i, &v->text[i], &v->len[i]);
+                if (r >= 0 && have_scores && i < scores.n)
+                        r = gguf_array_get_float(&scores, i, &f);
+                if (r >= 0 && have_types && i < types.n)
+                        r = gguf_array_get_int(&types, i, &t);
+                v->scores[i] = (float) f;
+                v->types[i] = (int32_t) t;
         }
-        *ret_n = (uint32_t) toks.n;
-        return 0;
+        return r;
+}
+
+/* Copies src's tokenizer.* metadata, the per-token arrays padded to n (0: as they are). */
+static int copy_vocab(GgufWriter *w, const Gguf *src, uint32_t n, uint32_t *ret_n, char *err, size_t errsz) {
+        VocabArrays v = {};
+        int r = read_vocab_arrays(src, n, &v, err, errsz);
+
+        if (r >= 0)
+                r = vocab_arrays_write(w, &v);
+        for (size_t i = 0; r >= 0 && i < gguf_n_kv(src); i++) {
+                const char *key = gguf_kv_key(src, i);
+                GgufValue val;
+                if (!strneq(key, "tokenizer.", 10) || streq(key, "tokenizer.ggml.tokens") ||
+                    streq(key, "tokenizer.ggml.scores") || streq(key, "tokenizer.ggml.token_type"))
+                        continue;
+                r = gguf_kv_value(src, i, &val);
+                if (r >= 0)
+                        r = add_value(w, key, &val);
+                if (r < 0)
+                        gen_errorf(r, err, errsz, "model mk: cannot copy %s: %s", key, gguf_writer_error(w));
+        }
+        if (r >= 0)
+                *ret_n = v.n;
+        vocab_arrays_done(&v);
+        return r;
 }
 
 static int write_hparams(GgufWriter *w, const ModelGenParams *p) {
@@ -327,9 +408,11 @@ int modelgen_write(const ModelGenParams *p_in, const char *path, void (*progress
                 r = gguf_open(p.vocab_from, &src, err, errsz);
                 if (r < 0)
                         return r;
-                r = copy_vocab(w, src, &n_vocab, err, errsz);
-        } else
-                r = write_byte_vocab(w);
+                r = copy_vocab(w, src, p.vocab_size, &n_vocab, err, errsz);
+        } else {
+                r = write_byte_vocab(w, p.vocab_size);
+                n_vocab = MAX(p.vocab_size, n_vocab);
+        }
         if (r < 0)
                 return err && *err ? r : gen_errorf(r, err, errsz, "model mk: vocabulary: %s", gguf_writer_error(w));
         if (!p.vocab_size)

@@ -1,10 +1,11 @@
 /* pretokenize.c: each split regex as a "match at this position" function, run leftmost-first like a regex search. */
+#include "pretokenize.h"
+
 #include <errno.h>
 #include <stdbool.h>
 #include <string.h>
 
 #include "macro.h"
-#include "pretokenize.h"
 #include "unicode.h"
 
 /* Returns how many units the pattern matches at pos (0: no match); never looks at or past end. */
@@ -239,17 +240,61 @@ static size_t match_default_punct(const uint32_t *u, size_t pos, size_t end) {
         return p - pos;
 }
 
-static const MatchFn stages_default[] = { match_default_punct, match_gpt2, match_digits, match_ascii_digits3, NULL };
-static const MatchFn stages_gpt2[] = { match_gpt2, NULL };
-static const MatchFn stages_llama3[] = { match_llama3, NULL };
-static const MatchFn stages_qwen2[] = { match_qwen2, NULL };
-static const MatchFn stages_deepseek_coder[] = { match_newline, match_space_letters, match_space_punct,
-                                                 match_deepseek_cjk, match_digit, NULL };
-static const MatchFn stages_starcoder[] = { match_digit, match_gpt2, NULL };
+/* Splits the piece [begin, end) of u, appending piece ends to out[n_out..]; returns the new count. */
+typedef size_t (*SplitFn)(const uint32_t *u, size_t begin, size_t end, uint32_t *out, size_t n_out);
+
+/* Runs one pattern over the piece [begin, end): appends the ends of its matches and of the text between them. */
+static inline __attribute__((always_inline)) size_t split_piece(MatchFn match, const uint32_t *u, size_t begin,
+                                                                size_t end, uint32_t *out, size_t n_out) {
+        size_t pos = begin, gap = begin;
+
+        while (pos < end) {
+                size_t m = match(u, pos, end);
+
+                if (m == 0) {
+                        pos++;
+                        continue;
+                }
+                if (gap < pos)
+                        out[n_out++] = (uint32_t) pos;
+                pos += m;
+                out[n_out++] = (uint32_t) pos;
+                gap = pos;
+        }
+        if (gap < end)
+                out[n_out++] = (uint32_t) end;
+        return n_out;
+}
+
+/* One SplitFn per pattern, each with its matcher inlined into the scan. */
+#define DEFINE_SPLIT(name)                                                                                            \
+        static size_t split_##name(const uint32_t *u, size_t begin, size_t end, uint32_t *out, size_t n_out) {        \
+                return split_piece(match_##name, u, begin, end, out, n_out);                                          \
+        }
+
+DEFINE_SPLIT(gpt2)
+DEFINE_SPLIT(llama3)
+DEFINE_SPLIT(qwen2)
+DEFINE_SPLIT(newline)
+DEFINE_SPLIT(space_letters)
+DEFINE_SPLIT(space_punct)
+DEFINE_SPLIT(deepseek_cjk)
+DEFINE_SPLIT(digit)
+DEFINE_SPLIT(digits)
+DEFINE_SPLIT(ascii_digits3)
+DEFINE_SPLIT(default_punct)
+
+static const SplitFn stages_default[] = { split_default_punct, split_gpt2, split_digits, split_ascii_digits3, NULL };
+static const SplitFn stages_gpt2[] = { split_gpt2, NULL };
+static const SplitFn stages_llama3[] = { split_llama3, NULL };
+static const SplitFn stages_qwen2[] = { split_qwen2, NULL };
+static const SplitFn stages_deepseek_coder[] = { split_newline,      split_space_letters, split_space_punct,
+                                                 split_deepseek_cjk, split_digit,         NULL };
+static const SplitFn stages_starcoder[] = { split_digit, split_gpt2, NULL };
 
 static const struct {
         const char *name;
-        const MatchFn *stages;
+        const SplitFn *stages;
 } kinds[_PRETOK_MAX] = {
         [PRETOK_DEFAULT] = { "default", stages_default },
         [PRETOK_GPT2] = { "gpt-2", stages_gpt2 },
@@ -351,30 +396,8 @@ size_t pretok_units(const char *text, size_t len, uint32_t *units, uint32_t *off
         return n;
 }
 
-/* Runs one pattern over the piece [begin, end): appends the ends of its matches and of the text between them. */
-static size_t split_piece(MatchFn match, const uint32_t *u, size_t begin, size_t end, uint32_t *out, size_t n_out) {
-        size_t pos = begin, gap = begin;
-
-        while (pos < end) {
-                size_t m = match(u, pos, end);
-
-                if (m == 0) {
-                        pos++;
-                        continue;
-                }
-                if (gap < pos)
-                        out[n_out++] = (uint32_t) pos;
-                pos += m;
-                out[n_out++] = (uint32_t) pos;
-                gap = pos;
-        }
-        if (gap < end)
-                out[n_out++] = (uint32_t) end;
-        return n_out;
-}
-
 size_t pretokenize(PretokKind kind, const uint32_t *units, size_t n, uint32_t *ends, uint32_t *tmp) {
-        const MatchFn *stage;
+        const SplitFn *stage;
         uint32_t *cur = ends, *next = tmp;
         size_t n_cur, n_stages = 0;
 
@@ -394,7 +417,7 @@ size_t pretokenize(PretokKind kind, const uint32_t *units, size_t n, uint32_t *e
                 size_t n_next = 0, begin = 0;
 
                 for (size_t i = 0; i < n_cur; i++) {
-                        n_next = split_piece(*stage, units, begin, cur[i], next, n_next);
+                        n_next = (*stage)(units, begin, cur[i], next, n_next);
                         begin = cur[i];
                 }
                 uint32_t *t = cur;

@@ -5,8 +5,6 @@
 #include "tokenizer-internal.h"
 #include "unicode.h"
 
-#define QUOTE_MAX 64 /* bytes of a vocabulary string quoted in an error */
-
 /* GPT-2's bytes_to_unicode(): printable Latin-1 bytes stand for themselves, the other 68 bytes (controls, space,
  * DEL..NBSP, soft hyphen) for U+0100 onwards, in byte order. */
 static uint32_t byte_to_cp(uint8_t b) {
@@ -30,18 +28,6 @@ static int cp_to_byte(uint32_t cp) {
         if (cp == 0x100 + 33 + 34)
                 return 0xAD;
         return -1;
-}
-
-/* Copies at most QUOTE_MAX bytes of s, with anything unprintable as '?', for an error message. */
-static const char *quote(const char *s, size_t len, char buf[static QUOTE_MAX + 4]) {
-        size_t n = MIN(len, (size_t) QUOTE_MAX), i;
-
-        for (i = 0; i < n; i++)
-                buf[i] = ((uint8_t) s[i] >= 0x20 && (uint8_t) s[i] < 0x7f) ? s[i] : '?';
-        if (n < len)
-                memcpy(buf + i, "...", 3), i += 3;
-        buf[i] = 0;
-        return buf;
 }
 
 static inline size_t merge_hash(uint64_t key) {
@@ -84,13 +70,15 @@ static void insert_merge(Tokenizer *t, int32_t left, int32_t right, int32_t rank
 /* Parses merge i ("A B") into the ids of A, B and AB. */
 static int parse_merge(Tokenizer *t, const char *s, size_t len, uint64_t i, char *buf, int32_t ids[3], char *err,
                        size_t errsz) {
-        char q[QUOTE_MAX + 4];
+        char q[TOKENIZER_QUOTE_MAX + 4];
         const char *space = len > 1 ? memchr(s + 1, ' ', len - 1) : NULL;
         size_t l, r;
 
         if (!space) {
-                tokenizer_error(err, errsz, "tokenizer: tokenizer.ggml.merges[%" PRIu64 "] \"%s\" is not two tokens "
-                                "separated by a space", i, quote(s, len, q));
+                tokenizer_error(err, errsz,
+                                "tokenizer: tokenizer.ggml.merges[%" PRIu64 "] \"%s\" is not two tokens "
+                                "separated by a space",
+                                i, tokenizer_quote(s, len, q));
                 return -EBADMSG;
         }
         l = (size_t) (space - s);
@@ -101,9 +89,13 @@ static int parse_merge(Tokenizer *t, const char *s, size_t len, uint64_t i, char
         memcpy(buf + l, space + 1, r);
         ids[2] = tokenizer_lookup(t, buf, l + r);
         if (ids[0] < 0 || ids[1] < 0 || ids[2] < 0) {
-                tokenizer_error(err, errsz, "tokenizer: tokenizer.ggml.merges[%" PRIu64 "] \"%s\": its %s is not in the "
-                                "vocabulary", i, quote(s, len, q),
-                                ids[0] < 0 ? "left part" : ids[1] < 0 ? "right part" : "result");
+                tokenizer_error(err, errsz,
+                                "tokenizer: tokenizer.ggml.merges[%" PRIu64 "] \"%s\": its %s is not in the "
+                                "vocabulary",
+                                i, tokenizer_quote(s, len, q),
+                                ids[0] < 0   ? "left part"
+                                : ids[1] < 0 ? "right part"
+                                             : "result");
                 return -EBADMSG;
         }
         return 0;
@@ -288,10 +280,22 @@ static int32_t whole_word(const Tokenizer *t, const uint8_t *w, size_t len, Scra
         return tokenizer_lookup(t, buf, n);
 }
 
+/* One pre-token: whole (Llama 3) if it is a token, else BPE. */
+static int encode_word(const Tokenizer *t, const uint8_t *w, size_t len, IdVec *out, Scratch *s) {
+        if (t->pre_options & PRETOK_IGNORE_MERGES) {
+                int32_t id = whole_word(t, w, len, s);
+
+                if (id >= 0)
+                        return idvec_push(out, id);
+        }
+        return bpe_word(t, w, len, out, s);
+}
+
 int bpe_encode(const Tokenizer *t, const char *text, size_t len, IdVec *out, Scratch *s) {
         uint32_t *units, *offs, *ends, *tmp;
         size_t n_units, n_words, begin = 0;
-        int r;
+        WordCache cache;
+        int r = 0;
 
         if (len == 0)
                 return 0;
@@ -304,26 +308,22 @@ int bpe_encode(const Tokenizer *t, const char *text, size_t len, IdVec *out, Scr
 
         n_units = pretok_units(text, len, units, offs);
         n_words = pretokenize(t->pre, units, n_units, ends, tmp);
-        for (size_t i = 0; i < n_words; i++) {
-                const uint8_t *w = (const uint8_t *) text + offs[begin];
-                size_t wlen = offs[ends[i]] - offs[begin];
+        word_cache_init(&cache, n_words, s);
+        for (size_t i = 0; i < n_words && r >= 0; i++) {
+                const char *w = text + offs[begin];
+                size_t wlen = offs[ends[i]] - offs[begin], first = out->n;
+                CacheSlot *slot;
 
                 begin = ends[i];
-                if (t->pre_options & PRETOK_IGNORE_MERGES) {
-                        int32_t id = whole_word(t, w, wlen, s);
-
-                        if (id >= 0) {
-                                r = idvec_push(out, id);
-                                if (r < 0)
-                                        return r;
-                                continue;
-                        }
-                }
-                r = bpe_word(t, w, wlen, out, s);
-                if (r < 0)
-                        return r;
+                r = word_cache_get(&cache, text, w, wlen, out, &slot);
+                if (r != 0)
+                        continue; /* found (r > 0) or failed */
+                r = encode_word(t, (const uint8_t *) w, wlen, out, s);
+                if (r >= 0)
+                        word_cache_put(&cache, slot, text, w, wlen, out, first);
         }
-        return 0;
+        word_cache_done(&cache);
+        return r < 0 ? r : 0;
 }
 
 size_t bpe_piece(const Tokenizer *t, int32_t id, char *buf) {

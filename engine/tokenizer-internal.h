@@ -59,9 +59,12 @@ struct Tokenizer {
         uint32_t *special_rank; /* n_vocab; position in specials, for sorting matches */
         SpecialNode *trie;
         size_t n_trie;
+        size_t n_user_defined;      /* specials that match even without TOKENIZER_PARSE_SPECIAL */
+        uint8_t special_first[256]; /* 1 for bytes that start some special token */
 
         int32_t bos, eos, eot, eom, unk, sep, pad;
         bool add_bos, add_eos, add_space_prefix;
+        bool spm_split_words; /* SPM: no token crosses the start of a word (a U+2581 after another character) */
 };
 
 /* A growing array of token ids. */
@@ -86,16 +89,47 @@ enum {
         SCRATCH_OFFS,    /* BPE: unit byte offsets */
         SCRATCH_ENDS,    /* BPE: pre-token ends */
         SCRATCH_TMP,     /* BPE: pre-tokenizer scratch */
+        SCRATCH_CACHE,   /* BPE: word cache slots */
 };
 
 /* Returns buffer i of at least n elements of size elem, or NULL on overflow/allocation failure. */
 void *scratch_get(Scratch *s, unsigned i, size_t n, size_t elem);
 void scratch_done(Scratch *s);
 
+/* Within one encode call, a word seen before gets the ids it got then: text repeats words a lot, and merging a
+ * word costs far more than a lookup. Words are keyed by their bytes in the text being encoded. */
+typedef struct CacheSlot {
+        uint64_t hash;
+        uint32_t off, len; /* the word in the text; len 0: empty slot */
+        uint32_t first, n; /* its ids in WordCache.ids */
+} CacheSlot;
+
+typedef struct WordCache {
+        CacheSlot *slots; /* NULL: no cache (few words, or no memory for it) */
+        size_t mask, used;
+        IdVec ids;
+} WordCache;
+
+/* Sets up a cache for about n_words words (none for few), in scratch buffer SCRATCH_CACHE. */
+void word_cache_init(WordCache *c, size_t n_words, Scratch *s);
+/* Appends the cached ids of word w (len bytes inside text) to out and returns 1; returns 0 when not cached, with
+ * *ret_slot the place to word_cache_put() it (or NULL); -ENOMEM. */
+int word_cache_get(WordCache *c, const char *text, const char *w, size_t len, IdVec *out, CacheSlot **ret_slot);
+/* Records that word w got the ids out[first..]. */
+void word_cache_put(WordCache *c, CacheSlot *slot, const char *text, const char *w, size_t len, const IdVec *out,
+                    size_t first);
+void word_cache_done(WordCache *c);
+
+/* The hash of the vocabulary table (FNV-1a, folded). */
+uint64_t tokenizer_hash(const char *s, size_t len);
 /* Id of the vocabulary string s (len bytes), or -1. */
 int32_t tokenizer_lookup(const Tokenizer *t, const char *s, size_t len);
 /* The byte of a "<0xHH>" token string, or -1 when s is not one. */
 int tokenizer_parse_byte_token(const char *s, size_t len);
+#define TOKENIZER_QUOTE_MAX 64 /* bytes of a vocabulary string quoted in an error */
+/* Copies at most TOKENIZER_QUOTE_MAX bytes of s to buf, anything unprintable as '?' and "..." when cut: safe to
+ * quote in an error. Returns buf. */
+const char *tokenizer_quote(const char *s, size_t len, char buf[static TOKENIZER_QUOTE_MAX + 4]);
 /* Formats one line to err (when err is not NULL) for a failed load. */
 _printf_(3, 4) void tokenizer_error(char *err, size_t errsz, const char *fmt, ...);
 
@@ -111,6 +145,8 @@ static inline const char *token_str(const Tokenizer *t, int32_t id) {
 
 /* Fills t->byte_token for SPM. */
 void spm_init_bytes(Tokenizer *t);
+/* Sets t->spm_split_words from the vocabulary. */
+void spm_init_words(Tokenizer *t);
 /* Encodes len bytes of raw text (no special tokens inside); with space_prefix puts a space in front. */
 int spm_encode(const Tokenizer *t, const char *text, size_t len, bool space_prefix, IdVec *out, Scratch *s);
 /* Writes the piece of token id to buf (room for token_len(t, id) bytes) and returns its length. */

@@ -1,4 +1,5 @@
-/* tokenizer-spm.c: SentencePiece-style encoding: merge the adjacent pair whose union has the best score, repeatedly. */
+/* tokenizer-spm.c: SentencePiece-style encoding: merge the adjacent pair whose union has the best score, repeatedly.
+ */
 #include <string.h>
 
 #include "tokenizer-internal.h"
@@ -86,7 +87,8 @@ static inline uint32_t char_len(const char *s, size_t len) {
 }
 
 /* Writes text with each ' ' as U+2581 (and one in front with space_prefix) to a scratch buffer. */
-static char *escape_spaces(const char *text, size_t len, bool space_prefix, Scratch *s, size_t *ret_len) {
+static char *escape_spaces(const char *text, size_t len, bool space_prefix, Scratch *s, size_t *ret_len,
+                           size_t *ret_spaces) {
         size_t n_spaces = 0, n, j = 0;
         char *out;
 
@@ -108,6 +110,7 @@ static char *escape_spaces(const char *text, size_t len, bool space_prefix, Scra
                         out[j++] = text[i];
         }
         *ret_len = n;
+        *ret_spaces = n_spaces;
         return out;
 }
 
@@ -145,18 +148,12 @@ static int emit_symbol(const Tokenizer *t, const char *text, const Symbol *sym, 
         return 0;
 }
 
-int spm_encode(const Tokenizer *t, const char *raw, size_t raw_len, bool space_prefix, IdVec *out, Scratch *s) {
+/* The merges over one run of escaped text, which no token crosses the ends of. */
+static int encode_run(const Tokenizer *t, const char *text, size_t len, IdVec *out, Scratch *s) {
         Symbol *sym;
         Bigram *heap;
-        size_t len, n_sym = 0, n_heap = 0;
-        const char *text;
+        size_t n_sym = 0, n_heap = 0;
         int r;
-
-        text = escape_spaces(raw, raw_len, space_prefix, s, &len);
-        if (!text)
-                return -ENOMEM;
-        if (len == 0)
-                return 0;
 
         /* one symbol per character; at most 3 candidates per symbol are ever queued (1 + 2 per merge) */
         sym = scratch_get(s, SCRATCH_SYMBOLS, len, sizeof(Symbol));
@@ -197,6 +194,66 @@ int spm_encode(const Tokenizer *t, const char *raw, size_t raw_len, bool space_p
                         return r;
         }
         return 0;
+}
+
+void spm_init_words(Tokenizer *t) {
+        /* words can be encoded one by one unless some token has a U+2581 right after another character */
+        t->spm_split_words = true;
+        for (size_t id = 0; id < t->n_vocab && t->spm_split_words; id++) {
+                const char *s = token_str(t, (int32_t) id);
+                size_t len = token_len(t, (int32_t) id);
+
+                for (size_t i = 1; i + 3 <= len; i++)
+                        if (memcmp(s + i, SPACE_ESCAPE, 3) == 0 &&
+                            (i < 3 || memcmp(s + i - 3, SPACE_ESCAPE, 3) != 0)) {
+                                t->spm_split_words = false;
+                                break;
+                        }
+        }
+}
+
+/* Where the run starting at start ends: before the next U+2581 that follows another character, or at len. */
+static size_t run_end(const char *text, size_t start, size_t len) {
+        for (size_t i = start + 1; i + 3 <= len; i++) {
+                const char *p = memchr(text + i, SPACE_ESCAPE[0], len - i);
+
+                if (!p)
+                        break;
+                i = (size_t) (p - text);
+                if (i + 3 <= len && memcmp(p, SPACE_ESCAPE, 3) == 0 && (i < 3 || memcmp(p - 3, SPACE_ESCAPE, 3) != 0))
+                        return i;
+        }
+        return len;
+}
+
+int spm_encode(const Tokenizer *t, const char *raw, size_t raw_len, bool space_prefix, IdVec *out, Scratch *s) {
+        const char *text;
+        size_t len, n_spaces;
+        WordCache cache;
+        int r = 0;
+
+        text = escape_spaces(raw, raw_len, space_prefix, s, &len, &n_spaces);
+        if (!text)
+                return -ENOMEM;
+
+        /* Merges act locally and in an order (score, then position) that does not depend on the text around
+         * them: when no token can cross the start of a word, each word merges alone to the same result (with
+         * small queues instead of one the size of the whole text, and a cache for words that come again). */
+        word_cache_init(&cache, t->spm_split_words ? n_spaces + 1 : 0, s);
+        for (size_t start = 0, end; start < len && r >= 0; start = end) {
+                size_t first = out->n;
+                CacheSlot *slot;
+
+                end = t->spm_split_words ? run_end(text, start, len) : len;
+                r = word_cache_get(&cache, text, text + start, end - start, out, &slot);
+                if (r != 0)
+                        continue; /* found (r > 0) or failed */
+                r = encode_run(t, text + start, end - start, out, s);
+                if (r >= 0)
+                        word_cache_put(&cache, slot, text, text + start, end - start, out, first);
+        }
+        word_cache_done(&cache);
+        return r < 0 ? r : 0;
 }
 
 size_t spm_piece(const Tokenizer *t, int32_t id, char *buf) {

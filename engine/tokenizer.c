@@ -7,10 +7,9 @@
 #include "tokenizer-internal.h"
 #include "unicode.h"
 
-#define QUOTE_MAX 64 /* bytes of a vocabulary string quoted in an error */
-
 /* Token strings that end generation wherever they appear (llama-vocab.cpp's list), and, in order of preference,
  * those taken as EOT when the file names none. */
+/* clang-format off */
 static const char *const eog_texts[] = {
         "<|eot_id|>", "<|im_end|>", "<|end|>", "<|return|>", "<|call|>", "<|flush|>", "<|calls|>",
         "<end_of_turn>", "<|endoftext|>", "</s>", "<|eom_id|>", "<EOT>", "_<EOT>", "[EOT]", "[EOS]",
@@ -21,6 +20,7 @@ static const char *const eot_texts[] = {
         "<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>", "<|endoftext|>", "<|end_of_text|>", "<EOT>",
         "_<EOT>", "[EOT]", "<\uff5cend\u2581of\u2581sentence\uff5c>", "<end_of_utterance>",
 };
+/* clang-format on */
 
 void tokenizer_error(char *err, size_t errsz, const char *fmt, ...) {
         va_list ap;
@@ -32,9 +32,8 @@ void tokenizer_error(char *err, size_t errsz, const char *fmt, ...) {
         va_end(ap);
 }
 
-/* Copies at most QUOTE_MAX bytes of s, with anything unprintable as '?', for an error message. */
-static const char *quote(const char *s, size_t len, char buf[static QUOTE_MAX + 4]) {
-        size_t n = MIN(len, (size_t) QUOTE_MAX), i;
+const char *tokenizer_quote(const char *s, size_t len, char buf[static TOKENIZER_QUOTE_MAX + 4]) {
+        size_t n = MIN(len, (size_t) TOKENIZER_QUOTE_MAX), i;
 
         for (i = 0; i < n; i++)
                 buf[i] = ((uint8_t) s[i] >= 0x20 && (uint8_t) s[i] < 0x7f) ? s[i] : '?';
@@ -79,6 +78,72 @@ void scratch_done(Scratch *s) {
                 s->buf[i] = mfree(s->buf[i]);
 }
 
+#define CACHE_MIN_WORDS 64 /* fewer words than this: no cache */
+#define CACHE_MAX_SLOTS (1u << 16)
+#define CACHE_MAX_WORD 1024 /* longer words are not cached */
+
+void word_cache_init(WordCache *c, size_t n_words, Scratch *s) {
+        size_t size = 256;
+
+        *c = (WordCache){};
+        if (n_words < CACHE_MIN_WORDS)
+                return;
+        while (size < 2 * n_words && size < CACHE_MAX_SLOTS)
+                size *= 2;
+        c->slots = scratch_get(s, SCRATCH_CACHE, size, sizeof(CacheSlot));
+        if (!c->slots)
+                return; /* no cache, no harm */
+        memset(c->slots, 0, size * sizeof(CacheSlot));
+        c->mask = size - 1;
+}
+
+int word_cache_get(WordCache *c, const char *text, const char *w, size_t len, IdVec *out, CacheSlot **ret_slot) {
+        uint64_t hash;
+        int r;
+
+        *ret_slot = NULL;
+        if (!c->slots || len == 0 || len > CACHE_MAX_WORD)
+                return 0;
+        hash = tokenizer_hash(w, len);
+        for (size_t i = hash & c->mask;; i = (i + 1) & c->mask) {
+                CacheSlot *slot = &c->slots[i];
+
+                if (slot->len == 0) {
+                        slot->hash = hash; /* kept for word_cache_put(); len stays 0 until then */
+                        *ret_slot = slot;
+                        return 0;
+                }
+                if (slot->hash == hash && slot->len == len && memcmp(text + slot->off, w, len) == 0) {
+                        for (uint32_t k = 0; k < slot->n; k++) {
+                                r = idvec_push(out, c->ids.ids[slot->first + k]);
+                                if (r < 0)
+                                        return r;
+                        }
+                        return 1;
+                }
+        }
+}
+
+void word_cache_put(WordCache *c, CacheSlot *slot, const char *text, const char *w, size_t len, const IdVec *out,
+                    size_t first) {
+        size_t n = out->n - first, start = c->ids.n;
+
+        /* stop adding at half full, so that probes stay short and always reach an empty slot */
+        if (!slot || 2 * (c->used + 1) > c->mask + 1)
+                return;
+        for (size_t i = 0; i < n; i++)
+                if (idvec_push(&c->ids, out->ids[first + i]) < 0) {
+                        c->ids.n = start;
+                        return;
+                }
+        *slot = (CacheSlot){ slot->hash, (uint32_t) (w - text), (uint32_t) len, (uint32_t) start, (uint32_t) n };
+        c->used++;
+}
+
+void word_cache_done(WordCache *c) {
+        c->ids.ids = mfree(c->ids.ids);
+}
+
 int tokenizer_parse_byte_token(const char *s, size_t len) {
         int v = 0;
 
@@ -100,8 +165,7 @@ int tokenizer_parse_byte_token(const char *s, size_t len) {
         return v;
 }
 
-/* FNV-1a, 64-bit. */
-static inline uint64_t hash_bytes(const char *s, size_t len) {
+uint64_t tokenizer_hash(const char *s, size_t len) {
         uint64_t h = 0xcbf29ce484222325ull;
 
         for (size_t i = 0; i < len; i++) {
@@ -112,7 +176,7 @@ static inline uint64_t hash_bytes(const char *s, size_t len) {
 }
 
 int32_t tokenizer_lookup(const Tokenizer *t, const char *s, size_t len) {
-        for (size_t i = hash_bytes(s, len) & t->slot_mask;; i = (i + 1) & t->slot_mask) {
+        for (size_t i = tokenizer_hash(s, len) & t->slot_mask;; i = (i + 1) & t->slot_mask) {
                 int32_t id = t->slots[i];
 
                 if (id < 0)
@@ -153,10 +217,12 @@ static int load_model(Tokenizer *t, const Gguf *g, char *err, size_t errsz) {
         else if (streq(model, "gpt2"))
                 t->model = TOKENIZER_MODEL_BPE;
         else {
-                char q[QUOTE_MAX + 4];
+                char q[TOKENIZER_QUOTE_MAX + 4];
 
-                tokenizer_error(err, errsz, "tokenizer: unknown tokenizer model \"%s\" (tokenizer.ggml.model; "
-                                "supported: llama, gpt2)", quote(model, strlen(model), q));
+                tokenizer_error(err, errsz,
+                                "tokenizer: unknown tokenizer model \"%s\" (tokenizer.ggml.model; "
+                                "supported: llama, gpt2)",
+                                tokenizer_quote(model, strlen(model), q));
                 return -EOPNOTSUPP;
         }
         if (t->model != TOKENIZER_MODEL_BPE)
@@ -172,10 +238,10 @@ static int load_model(Tokenizer *t, const Gguf *g, char *err, size_t errsz) {
                 return r;
         r = pretok_from_name(pre, &t->pre, &t->pre_options);
         if (r < 0) {
-                char q[QUOTE_MAX + 4];
+                char q[TOKENIZER_QUOTE_MAX + 4];
 
                 tokenizer_error(err, errsz, "tokenizer: unknown pre-tokenizer \"%s\" (tokenizer.ggml.pre)",
-                                quote(pre, strlen(pre), q));
+                                tokenizer_quote(pre, strlen(pre), q));
                 return -EOPNOTSUPP;
         }
         return 0;
@@ -199,13 +265,13 @@ static int index_tokens(Tokenizer *t, char *err, size_t errsz) {
 
                 if (len == 0)
                         continue; /* nothing can match an empty token */
-                for (i = hash_bytes(s, len) & t->slot_mask; t->slots[i] >= 0; i = (i + 1) & t->slot_mask) {
+                for (i = tokenizer_hash(s, len) & t->slot_mask; t->slots[i] >= 0; i = (i + 1) & t->slot_mask) {
                         int32_t other = t->slots[i];
-                        char q[QUOTE_MAX + 4];
+                        char q[TOKENIZER_QUOTE_MAX + 4];
 
                         if (token_len(t, other) == len && memcmp(token_str(t, other), s, len) == 0) {
                                 tokenizer_error(err, errsz, "tokenizer: token %zu \"%s\" duplicates token %" PRId32,
-                                                id, quote(s, len, q), other);
+                                                id, tokenizer_quote(s, len, q), other);
                                 return -EBADMSG;
                         }
                 }
@@ -224,8 +290,9 @@ static int load_tokens(Tokenizer *t, const Gguf *g, char *err, size_t errsz) {
         if (r < 0)
                 return r;
         if (a.n == 0 || a.n > TOKENIZER_MAX_VOCAB) {
-                tokenizer_error(err, errsz, "tokenizer: tokenizer.ggml.tokens has %" PRIu64 " tokens (1 to %zu allowed)",
-                                a.n, TOKENIZER_MAX_VOCAB);
+                tokenizer_error(err, errsz,
+                                "tokenizer: tokenizer.ggml.tokens has %" PRIu64 " tokens (1 to %zu allowed)", a.n,
+                                TOKENIZER_MAX_VOCAB);
                 return -EBADMSG;
         }
         t->n_vocab = (size_t) a.n;
@@ -263,8 +330,7 @@ static int load_tokens(Tokenizer *t, const Gguf *g, char *err, size_t errsz) {
 }
 
 /* An optional per-token array: -ENOENT when absent; rejects a wrong element type and a short array. */
-static int get_token_array(const Tokenizer *t, const Gguf *g, const char *key, GgufArray *a, char *err,
-                           size_t errsz) {
+static int get_token_array(const Tokenizer *t, const Gguf *g, const char *key, GgufArray *a, char *err, size_t errsz) {
         int r;
 
         if (gguf_find_key(g, key) < 0)
@@ -294,8 +360,10 @@ static int load_scores(Tokenizer *t, const Gguf *g, char *err, size_t errsz) {
         if (r < 0)
                 return r;
         if (a.type != GGUF_VALUE_FLOAT32 && a.type != GGUF_VALUE_FLOAT64 && a.type != GGUF_VALUE_INT32) {
-                tokenizer_error(err, errsz, "tokenizer: tokenizer.ggml.scores has elements of type %s, expected "
-                                "float32", gguf_value_type_name(a.type));
+                tokenizer_error(err, errsz,
+                                "tokenizer: tokenizer.ggml.scores has elements of type %s, expected "
+                                "float32",
+                                gguf_value_type_name(a.type));
                 return -EINVAL;
         }
         for (size_t i = 0; i < t->n_vocab; i++) {
@@ -335,8 +403,10 @@ static int load_types(Tokenizer *t, const Gguf *g, char *err, size_t errsz) {
 
                 r = gguf_array_get_int(&a, i, &v);
                 if (r < 0) {
-                        tokenizer_error(err, errsz, "tokenizer: tokenizer.ggml.token_type has elements of type %s, "
-                                        "expected int32", gguf_value_type_name(a.type));
+                        tokenizer_error(err, errsz,
+                                        "tokenizer: tokenizer.ggml.token_type has elements of type %s, "
+                                        "expected int32",
+                                        gguf_value_type_name(a.type));
                         return -EINVAL;
                 }
                 t->type[i] = v >= 0 && v < _TOKEN_TYPE_MAX ? (uint8_t) v : TOKEN_TYPE_UNDEFINED;
@@ -355,8 +425,10 @@ static int load_special_id(Tokenizer *t, const Gguf *g, const char *key, int32_t
         if (r < 0)
                 return r;
         if (v >= t->n_vocab) {
-                tokenizer_error(err, errsz, "tokenizer: %s = %" PRIu32 " is out of range (the vocabulary has %zu "
-                                "tokens)", key, v, t->n_vocab);
+                tokenizer_error(err, errsz,
+                                "tokenizer: %s = %" PRIu32 " is out of range (the vocabulary has %zu "
+                                "tokens)",
+                                key, v, t->n_vocab);
                 return -EINVAL;
         }
         *id = (int32_t) v;
@@ -380,9 +452,9 @@ static int load_specials(Tokenizer *t, const Gguf *g, char *err, size_t errsz) {
                 const char *key;
                 int32_t *id;
         } keys[] = {
-                { "tokenizer.ggml.bos_token_id", &t->bos },       { "tokenizer.ggml.eos_token_id", &t->eos },
-                { "tokenizer.ggml.eot_token_id", &t->eot },       { "tokenizer.ggml.eom_token_id", &t->eom },
-                { "tokenizer.ggml.unknown_token_id", &t->unk },   { "tokenizer.ggml.seperator_token_id", &t->sep },
+                { "tokenizer.ggml.bos_token_id", &t->bos },     { "tokenizer.ggml.eos_token_id", &t->eos },
+                { "tokenizer.ggml.eot_token_id", &t->eot },     { "tokenizer.ggml.eom_token_id", &t->eom },
+                { "tokenizer.ggml.unknown_token_id", &t->unk }, { "tokenizer.ggml.seperator_token_id", &t->sep },
                 { "tokenizer.ggml.padding_token_id", &t->pad },
         };
         int r;
@@ -410,12 +482,16 @@ static int load_specials(Tokenizer *t, const Gguf *g, char *err, size_t errsz) {
                 r = load_flag(g, "tokenizer.ggml.add_space_prefix", &t->add_space_prefix, err, errsz);
         if (r < 0)
                 return r;
+        if (t->model != TOKENIZER_MODEL_SPM)
+                t->add_space_prefix = false; /* only the SentencePiece algorithm adds one */
         if (t->add_bos && t->bos < 0) {
-                tokenizer_error(err, errsz, "tokenizer: tokenizer.ggml.add_bos_token is true but there is no BOS token");
+                tokenizer_error(err, errsz,
+                                "tokenizer: tokenizer.ggml.add_bos_token is true but there is no BOS token");
                 return -EINVAL;
         }
         if (t->add_eos && t->eos < 0) {
-                tokenizer_error(err, errsz, "tokenizer: tokenizer.ggml.add_eos_token is true but there is no EOS token");
+                tokenizer_error(err, errsz,
+                                "tokenizer: tokenizer.ggml.add_eos_token is true but there is no EOS token");
                 return -EINVAL;
         }
 
@@ -498,6 +574,8 @@ static int build_specials(Tokenizer *t) {
                 const char *s = token_str(t, id);
 
                 t->special_rank[id] = (uint32_t) k;
+                t->special_first[(uint8_t) s[0]] = 1;
+                t->n_user_defined += t->type[id] == TOKEN_TYPE_USER_DEFINED;
                 for (size_t i = 0; i < token_len(t, id); i++)
                         node = trie_child(t, node, (uint8_t) s[i], true);
                 t->trie[node].token = id;
@@ -547,8 +625,10 @@ int tokenizer_new_from_gguf(const Gguf *g, Tokenizer **ret, char *err, size_t er
         if (r >= 0) {
                 if (t->model == TOKENIZER_MODEL_BPE)
                         r = bpe_load(t, g, err, errsz);
-                else
+                else {
                         spm_init_bytes(t);
+                        spm_init_words(t);
+                }
         }
         if (r >= 0)
                 r = build_specials(t);
@@ -679,6 +759,8 @@ static bool find_present(const Tokenizer *t, const char *text, size_t len, bool 
         for (size_t pos = 0; pos < len; pos++) {
                 int32_t node = 0;
 
+                if (!t->special_first[(uint8_t) text[pos]])
+                        continue;
                 for (size_t i = pos; i < len; i++) {
                         int32_t c;
 
@@ -737,7 +819,7 @@ static int partition(const Tokenizer *t, const char *text, size_t len, bool pars
         r = fragvec_push(&cur, 0, (uint32_t) len, -1);
         if (r < 0)
                 return r;
-        if (t->n_specials > 0) {
+        if (t->n_specials > 0 && (parse_special || t->n_user_defined > 0)) {
                 present = calloc(t->n_specials, 1);
                 if (!present) {
                         free(cur.f);
@@ -748,7 +830,7 @@ static int partition(const Tokenizer *t, const char *text, size_t len, bool pars
                         return 0;
                 }
         }
-        for (size_t k = 0; k < t->n_specials; k++) {
+        for (size_t k = 0; present && k < t->n_specials; k++) {
                 if (!present[k])
                         continue;
                 next.n = 0;

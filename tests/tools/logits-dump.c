@@ -1,4 +1,5 @@
-/* logits-dump.c: prints, as JSON, the logits sluice's engine computes for every position of a prompt of token ids, for agreement tests. */
+/* logits-dump.c: prints, as JSON, the logits sluice's engine computes for every position of a prompt of token ids, for
+ * agreement tests. */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>

@@ -64,14 +64,26 @@ static int json_unquote(const char *s, size_t len, char *out, size_t *ret_len) {
                         return -EINVAL;
                 c = s[i++];
                 switch (c) {
-                case '"': case '\\': case '/':
+                case '"':
+                case '\\':
+                case '/':
                         out[j++] = c;
                         continue;
-                case 'b': out[j++] = '\b'; continue;
-                case 'f': out[j++] = '\f'; continue;
-                case 'n': out[j++] = '\n'; continue;
-                case 'r': out[j++] = '\r'; continue;
-                case 't': out[j++] = '\t'; continue;
+                case 'b':
+                        out[j++] = '\b';
+                        continue;
+                case 'f':
+                        out[j++] = '\f';
+                        continue;
+                case 'n':
+                        out[j++] = '\n';
+                        continue;
+                case 'r':
+                        out[j++] = '\r';
+                        continue;
+                case 't':
+                        out[j++] = '\t';
+                        continue;
                 case 'u':
                         break;
                 default:

@@ -1,4 +1,5 @@
-/* test-tokenizer.c: llama.cpp's tokenizer test vectors, round trips, special tokens, streaming and malformed vocabularies. */
+/* test-tokenizer.c: llama.cpp's tokenizer test vectors, round trips, special tokens, streaming and malformed
+ * vocabularies. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -6,6 +7,7 @@
 #include "fileio.h"
 #include "gguf-write.h"
 #include "gguf.h"
+#include "pretokenize.h"
 #include "test.h"
 #include "testdata.h"
 #include "tokenizer.h"
@@ -13,6 +15,151 @@
 
 #define VOCAB_DIR "llama.cpp-vocab/"
 #define SEPARATOR "\n__ggml_vocab_test__\n"
+
+TEST(unicode_flags) {
+        ASSERT_EQ(unicode_flags('A'), UNICODE_LETTER);
+        ASSERT_EQ(unicode_flags('7'), UNICODE_NUMBER);
+        ASSERT_EQ(unicode_flags(' '), UNICODE_SEPARATOR | UNICODE_WHITESPACE);
+        ASSERT_EQ(unicode_flags('\n'), UNICODE_CONTROL | UNICODE_WHITESPACE);
+        ASSERT_EQ(unicode_flags(0x1C), UNICODE_CONTROL); /* not White_Space, though Python's isspace() says so */
+        ASSERT_EQ(unicode_flags('$'), UNICODE_SYMBOL);
+        ASSERT_EQ(unicode_flags('_'), UNICODE_PUNCTUATION);
+        ASSERT_EQ(unicode_flags(0x85), UNICODE_CONTROL | UNICODE_WHITESPACE);
+        ASSERT_EQ(unicode_flags(0xA0), UNICODE_SEPARATOR | UNICODE_WHITESPACE);
+        ASSERT_EQ(unicode_flags(0x0301), UNICODE_MARK);
+        ASSERT_EQ(unicode_flags(0x0663), UNICODE_NUMBER);  /* ARABIC-INDIC DIGIT THREE */
+        ASSERT_EQ(unicode_flags(0x2167), UNICODE_NUMBER);  /* ROMAN NUMERAL EIGHT */
+        ASSERT_EQ(unicode_flags(0x200B), UNICODE_CONTROL); /* ZERO WIDTH SPACE is Cf, not White_Space */
+        ASSERT_EQ(unicode_flags(0x2028), UNICODE_SEPARATOR | UNICODE_WHITESPACE);
+        ASSERT_EQ(unicode_flags(0x3000), UNICODE_SEPARATOR | UNICODE_WHITESPACE);
+        ASSERT_EQ(unicode_flags(0x3001), UNICODE_PUNCTUATION);
+        ASSERT_EQ(unicode_flags(0x4E00), UNICODE_LETTER);
+        ASSERT_EQ(unicode_flags(0xAC00), UNICODE_LETTER);
+        ASSERT_EQ(unicode_flags(0xD800), UNICODE_CONTROL); /* Cs */
+        ASSERT_EQ(unicode_flags(0xE000), UNICODE_CONTROL); /* Co */
+        ASSERT_EQ(unicode_flags(0xFEFF), UNICODE_CONTROL);
+        ASSERT_EQ(unicode_flags(0xFFFD), UNICODE_SYMBOL);
+        ASSERT_EQ(unicode_flags(0xFFFF), UNICODE_UNDEFINED);
+        ASSERT_EQ(unicode_flags(0x1F999), UNICODE_SYMBOL); /* LLAMA */
+        ASSERT_EQ(unicode_flags(0x20000), UNICODE_LETTER);
+        ASSERT_EQ(unicode_flags(0x10FFFD), UNICODE_CONTROL);
+        ASSERT_EQ(unicode_flags(0x10FFFF), UNICODE_UNDEFINED);
+        ASSERT_EQ(unicode_flags(0x110000), UNICODE_UNDEFINED);
+        ASSERT_EQ(unicode_flags(UINT32_MAX), UNICODE_UNDEFINED);
+        ASSERT_TRUE(strlen(unicode_data_version) >= 5);
+
+        /* the binary search agrees with a walk over the sorted table, for every code point */
+        ASSERT_EQ(unicode_ranges[0] >> UNICODE_FLAG_BITS, 0);
+        for (size_t i = 1; i < unicode_n_ranges; i++)
+                ASSERT_TRUE(unicode_ranges[i] >> UNICODE_FLAG_BITS > unicode_ranges[i - 1] >> UNICODE_FLAG_BITS);
+        for (uint32_t cp = 0, k = 0; cp <= UNICODE_MAX; cp++) {
+                while (k + 1 < unicode_n_ranges && unicode_ranges[k + 1] >> UNICODE_FLAG_BITS <= cp)
+                        k++;
+                if (unicode_flags(cp) != (unicode_ranges[k] & ((1u << UNICODE_FLAG_BITS) - 1))) {
+                        test_fail(__FILE__, __LINE__, "U+%04X: %#x", cp, unicode_flags(cp));
+                        return;
+                }
+        }
+}
+
+/* Decodes s and compares status, length and (when valid) code point. */
+static bool decodes(const char *s, size_t len, Utf8Status status, size_t n, uint32_t cp) {
+        uint32_t got_cp = 0;
+        size_t got_n = 0;
+
+        if (unicode_utf8_decode(s, len, &got_cp, &got_n) != status || got_n != n)
+                return false;
+        return status != UTF8_VALID || got_cp == cp;
+}
+
+TEST(utf8_decode) {
+        char buf[4];
+
+        ASSERT_TRUE(decodes("a", 1, UTF8_VALID, 1, 'a'));
+        ASSERT_TRUE(decodes("\xc2\xa0", 2, UTF8_VALID, 2, 0xA0));
+        ASSERT_TRUE(decodes("\xe4\xbd\xa0x", 4, UTF8_VALID, 3, 0x4F60));
+        ASSERT_TRUE(decodes("\xf0\x9f\xa6\x99", 4, UTF8_VALID, 4, 0x1F999));
+        ASSERT_TRUE(decodes("\xf4\x8f\xbf\xbf", 4, UTF8_VALID, 4, 0x10FFFF));
+        ASSERT_TRUE(decodes("\x80", 1, UTF8_INVALID, 1, 0));             /* stray continuation */
+        ASSERT_TRUE(decodes("\xc0\x80", 2, UTF8_INVALID, 1, 0));         /* overlong */
+        ASSERT_TRUE(decodes("\xe0\x80\x80", 3, UTF8_INVALID, 1, 0));     /* overlong */
+        ASSERT_TRUE(decodes("\xed\xa0\x80", 3, UTF8_INVALID, 1, 0));     /* surrogate */
+        ASSERT_TRUE(decodes("\xf4\x90\x80\x80", 4, UTF8_INVALID, 1, 0)); /* past U+10FFFF */
+        ASSERT_TRUE(decodes("\xf5", 1, UTF8_INVALID, 1, 0));
+        ASSERT_TRUE(decodes("\xe4\xbdx", 3, UTF8_INVALID, 2, 0)); /* maximal subpart of 2 */
+        ASSERT_TRUE(decodes("\xf0\x9f\xa6x", 4, UTF8_INVALID, 3, 0));
+        ASSERT_TRUE(decodes("\xe4\xbd", 2, UTF8_TRUNCATED, 2, 0));
+        ASSERT_TRUE(decodes("\xf0", 1, UTF8_TRUNCATED, 1, 0));
+        ASSERT_TRUE(decodes("\xf0\x9f\xa6", 3, UTF8_TRUNCATED, 3, 0));
+        ASSERT_TRUE(decodes("\xe0\x9f", 2, UTF8_INVALID, 1, 0)); /* cannot become valid */
+
+        ASSERT_UEQ(unicode_utf8_encode(0x7F, buf), 1);
+        ASSERT_UEQ(unicode_utf8_encode(0x4F60, buf), 3);
+        ASSERT_MEMEQ(buf, "\xe4\xbd\xa0", 3);
+        ASSERT_UEQ(unicode_utf8_encode(0x1F999, buf), 4);
+        ASSERT_MEMEQ(buf, "\xf0\x9f\xa6\x99", 4);
+        ASSERT_UEQ(unicode_utf8_encode(0xDC00, buf), 0);
+        ASSERT_UEQ(unicode_utf8_encode(0x110000, buf), 0);
+        ASSERT_TRUE(unicode_utf8_valid("", 0));
+        ASSERT_TRUE(unicode_utf8_valid("a\xc2\xa0\xf0\x9f\xa6\x99", 7));
+        ASSERT_FALSE(unicode_utf8_valid("a\xc2", 2));
+}
+
+/* Pre-tokenizes text with kind and joins the pieces with '|'. */
+static const char *split(PretokKind kind, const char *text, char *buf, size_t size) {
+        size_t len = strlen(text), n, begin = 0, j = 0;
+        _cleanup_free_ uint32_t *units = malloc((len + 1) * sizeof(uint32_t));
+        _cleanup_free_ uint32_t *offs = malloc((len + 1) * sizeof(uint32_t));
+        _cleanup_free_ uint32_t *ends = malloc((len + 1) * sizeof(uint32_t));
+        _cleanup_free_ uint32_t *tmp = malloc((len + 1) * sizeof(uint32_t));
+
+        if (!units || !offs || !ends || !tmp)
+                return "(no memory)";
+        n = pretokenize(kind, units, pretok_units(text, len, units, offs), ends, tmp);
+        for (size_t i = 0; i < n && j + len + 2 < size; i++) {
+                size_t b = offs[begin], e = offs[ends[i]];
+
+                if (i > 0)
+                        buf[j++] = '|';
+                memcpy(buf + j, text + b, e - b);
+                j += e - b;
+                begin = ends[i];
+        }
+        buf[j] = 0;
+        return buf;
+}
+
+TEST(pretokenizers) {
+        const char *text = "Hello world's 12345 !!\n\n  x";
+        PretokKind kind;
+        unsigned options;
+        char buf[256];
+
+        ASSERT_STREQ(split(PRETOK_GPT2, text, buf, sizeof buf), "Hello| world|'s| 12345| !!|\n\n | x");
+        ASSERT_STREQ(split(PRETOK_LLAMA3, text, buf, sizeof buf), "Hello| world|'s| |123|45| !!\n\n| | x");
+        ASSERT_STREQ(split(PRETOK_QWEN2, text, buf, sizeof buf), "Hello| world|'s| |1|2|3|4|5| !!\n\n| | x");
+        ASSERT_STREQ(split(PRETOK_DEEPSEEK_CODER, text, buf, sizeof buf),
+                     "Hello| world|'|s| |1|2|3|4|5| !!|\n|\n| | x");
+        ASSERT_STREQ(split(PRETOK_DEFAULT, text, buf, sizeof buf), "Hello| world|'|s| |123|45| |!!|\n\n | x");
+        ASSERT_STREQ(split(PRETOK_STARCODER, text, buf, sizeof buf), "Hello| world|'s| |1|2|3|4|5| !!|\n\n | x");
+        /* Llama 3: case-insensitive contractions, one leading non-letter, \s*[\r\n]+ */
+        ASSERT_STREQ(split(PRETOK_LLAMA3, "I'M 'Sup\t\tok \r\n\r\n end", buf, sizeof buf),
+                     "I|'M| '|Sup|\t|\tok| \r\n\r\n| end");
+        ASSERT_STREQ(split(PRETOK_GPT2, "I'M 'Sup", buf, sizeof buf), "I|'|M| '|Sup");
+        /* deepseek-coder: CJK runs, but not U+3000 */
+        ASSERT_STREQ(
+                split(PRETOK_DEEPSEEK_CODER, "\xe4\xbd\xa0\xe5\xa5\xbd\xe3\x80\x80\xe4\xb8\x96!", buf, sizeof buf),
+                "\xe4\xbd\xa0\xe5\xa5\xbd|\xe3\x80\x80|\xe4\xb8\x96|!");
+        ASSERT_UEQ(pretokenize(PRETOK_GPT2, NULL, 0, NULL, NULL), 0);
+
+        ASSERT_OK(pretok_from_name("llama-bpe", &kind, &options));
+        ASSERT_EQ(kind, PRETOK_LLAMA3);
+        ASSERT_TRUE(options & PRETOK_IGNORE_MERGES);
+        ASSERT_OK(pretok_from_name("qwen2", &kind, &options));
+        ASSERT_EQ(kind, PRETOK_QWEN2);
+        ASSERT_ERROR(pretok_from_name("nonesuch", &kind, &options), -EOPNOTSUPP);
+        ASSERT_STREQ(pretok_kind_name(PRETOK_DEEPSEEK_CODER), "deepseek-coder");
+}
 
 /* Opens shared/testdata/llama.cpp-vocab/ggml-vocab-<name>.gguf and builds its tokenizer. */
 static int load_vocab(const char *name, Tokenizer **ret) {
@@ -167,10 +314,10 @@ static unsigned check_roundtrip(const char *name) {
                         _cleanup_free_ char *text = NULL;
                         size_t n, len;
 
-                        if (tokenizer_encode(t, v.text[i], v.len[i], parse ? TOKENIZER_PARSE_SPECIAL : 0, &ids,
-                                             &n) < 0 ||
-                            tokenizer_decode(t, ids, n, TOKENIZER_DECODE_SPECIAL | TOKENIZER_DECODE_STRIP_SPACE,
-                                             &text, &len) < 0) {
+                        if (tokenizer_encode(t, v.text[i], v.len[i], parse ? TOKENIZER_PARSE_SPECIAL : 0, &ids, &n) <
+                                    0 ||
+                            tokenizer_decode(t, ids, n, TOKENIZER_DECODE_SPECIAL | TOKENIZER_DECODE_STRIP_SPACE, &text,
+                                             &len) < 0) {
                                 bad++;
                                 continue;
                         }
@@ -212,10 +359,10 @@ static bool encodes_to(const Tokenizer *t, const char *text, unsigned flags, con
         return true;
 }
 
-#define ENCODES_TO(t, text, flags, ...)                                                                                \
-        ({                                                                                                             \
-                const int32_t _w_[] = { __VA_ARGS__ };                                                                 \
-                encodes_to(t, text, flags, _w_, ELEMENTSOF(_w_));                                                      \
+#define ENCODES_TO(t, text, flags, ...)                                                                               \
+        ({                                                                                                            \
+                const int32_t _w_[] = { __VA_ARGS__ };                                                                \
+                encodes_to(t, text, flags, _w_, ELEMENTSOF(_w_));                                                     \
         })
 
 TEST(special_tokens_spm) {
@@ -276,8 +423,8 @@ TEST(special_tokens_bpe) {
         ASSERT_TRUE(tokenizer_is_eog(gpt2, 50256));
         ASSERT_FALSE(tokenizer_add_bos(gpt2));
         ASSERT_TRUE(ENCODES_TO(gpt2, "Hello<|endoftext|>", TOKENIZER_PARSE_SPECIAL, 15496, 50256));
-        ASSERT_TRUE(ENCODES_TO(gpt2, "Hello<|endoftext|>", TOKENIZER_ADD_SPECIAL, 15496, 27, 91, 437, 1659, 5239, 91,
-                               29));
+        ASSERT_TRUE(
+                ENCODES_TO(gpt2, "Hello<|endoftext|>", TOKENIZER_ADD_SPECIAL, 15496, 27, 91, 437, 1659, 5239, 91, 29));
         /* longest match first: the special token wins over its text inside a longer run */
         ASSERT_TRUE(ENCODES_TO(gpt2, "<|endoftext|><|endoftext|>", TOKENIZER_PARSE_SPECIAL, 50256, 50256));
 
@@ -290,8 +437,7 @@ TEST(special_tokens_bpe) {
         ASSERT_EQ(tokenizer_token_type(ds, 32019), TOKEN_TYPE_USER_DEFINED);
         ASSERT_TRUE(ENCODES_TO(ds, "<|User|>", 0, 32019));
         ASSERT_TRUE(ENCODES_TO(ds, "a<|User|>b", TOKENIZER_ADD_SPECIAL, 32013, 64, 32019, 65));
-        ASSERT_TRUE(ENCODES_TO(ds, "<\uff5cbegin\u2581of\u2581sentence\uff5c>",
-                               TOKENIZER_PARSE_SPECIAL, 32013));
+        ASSERT_TRUE(ENCODES_TO(ds, "<\uff5cbegin\u2581of\u2581sentence\uff5c>", TOKENIZER_PARSE_SPECIAL, 32013));
 }
 
 TEST(pieces) {
@@ -380,8 +526,9 @@ static int stream_text(const Tokenizer *t, const char *text, unsigned dflags, un
 
 TEST(detokenizer_split_characters) {
         _cleanup_tokenizer_free_ Tokenizer *spm = NULL, *gpt2 = NULL;
-        const char *text = "Hi \xe4\xbd\xa0\xe5\xa5\xbd\xe4\xb8\x96\xe7\x95\x8c \xf0\x9f\xa6\x99 llama \xf0\x9f\x98\x81!"
-                           " \xe6\x88\x91\xe6\x83\xb3\xe5\x9c\xa8\xe5\xb7\xa5\xe4\xbd\x9c";
+        const char *text =
+                "Hi \xe4\xbd\xa0\xe5\xa5\xbd\xe4\xb8\x96\xe7\x95\x8c \xf0\x9f\xa6\x99 llama \xf0\x9f\x98\x81!"
+                " \xe6\x88\x91\xe6\x83\xb3\xe5\x9c\xa8\xe5\xb7\xa5\xe4\xbd\x9c";
         unsigned held;
 
         ASSERT_OK(load_vocab("gpt-2", &gpt2));
@@ -481,7 +628,8 @@ TEST(ill_formed_utf8_and_nul) {
         static const char bad[] = "\xff\xfe a\xe4\xbd \xc0\x80 \xed\xa0\x80 ok \xf4\x90\x80\x80 \x00 end\xe4";
         /* deepseek-coder's vocabulary has user-defined tokens (raw "\xc3\xbf" etc.) where the byte-level characters
          * of the bytes C0, C1 and F5..FF would be, so those bytes cannot come back: leave them out */
-        static const char bad_ds[] = "\xe4\xbd a\x80\xbf \xed\xa0\x80 ok \xf4\x90\x80\x80 \x00 \xe0\x80 end\xf0\x9f\xa6";
+        static const char bad_ds[] =
+                "\xe4\xbd a\x80\xbf \xed\xa0\x80 ok \xf4\x90\x80\x80 \x00 \xe0\x80 end\xf0\x9f\xa6";
         _cleanup_tokenizer_free_ Tokenizer *spm = NULL, *gpt2 = NULL, *ds = NULL;
 
         ASSERT_OK(load_vocab("llama-spm", &spm));
@@ -537,17 +685,17 @@ TEST(input_limit) {
 
 /* A small vocabulary written as a GGUF file, with a hook that edits the metadata before writing. */
 typedef struct MiniVocab {
-        const char *model;        /* NULL: leave tokenizer.ggml.model out */
-        const char *pre;          /* NULL: leave out */
+        const char *model; /* NULL: leave tokenizer.ggml.model out */
+        const char *pre;   /* NULL: leave out */
         const char *const *tokens;
         size_t n_tokens;
-        const float *scores;      /* NULL: leave out */
+        const float *scores; /* NULL: leave out */
         size_t n_scores;
-        const int32_t *types;     /* NULL: leave out */
+        const int32_t *types; /* NULL: leave out */
         size_t n_types;
         const char *const *merges; /* NULL: leave out */
         size_t n_merges;
-        int64_t bos;              /* < -1: leave out; else written as uint32 (or int32 when negative) */
+        int64_t bos; /* < -1: leave out; else written as uint32 (or int32 when negative) */
         bool add_bos, set_add_bos;
 } MiniVocab;
 
@@ -592,16 +740,20 @@ static int mini_open(const MiniVocab *m, Tokenizer **ret, char *err, size_t errs
         return tokenizer_new_from_gguf(g, ret, err, errsz);
 }
 
-static const char *const mini_spm_tokens[] = { "<unk>", "<s>", "</s>", "<0x41>", "<0x0A>", "\xe2\x96\x81", "a",
-                                               "b", "ab", "\xe2\x96\x81" "ab", "c", "bc", "<0xE4>", "<0xBD>",
-                                               "<0xA0>" };
+static const char *const mini_spm_tokens[] = { "<unk>", "<s>",      "</s>", "<0x41>", "<0x0A>", "\u2581", "a",     "b",
+                                               "ab",    "\u2581ab", "c",    "bc",     "<0xE4>", "<0xBD>", "<0xA0>" };
 static const float mini_spm_scores[] = { 0, 0, 0, 0, 0, -5, -3, -3, -1, -2, -3, -0.5f, 0, 0, 0 };
 static const int32_t mini_spm_types[] = { 2, 3, 3, 6, 6, 1, 1, 1, 1, 1, 1, 1, 6, 6, 6 };
 
 static MiniVocab mini_spm(void) {
-        return (MiniVocab){ .model = "llama", .tokens = mini_spm_tokens, .n_tokens = ELEMENTSOF(mini_spm_tokens),
-                            .scores = mini_spm_scores, .n_scores = ELEMENTSOF(mini_spm_scores),
-                            .types = mini_spm_types, .n_types = ELEMENTSOF(mini_spm_types), .bos = -2 };
+        return (MiniVocab){ .model = "llama",
+                            .tokens = mini_spm_tokens,
+                            .n_tokens = ELEMENTSOF(mini_spm_tokens),
+                            .scores = mini_spm_scores,
+                            .n_scores = ELEMENTSOF(mini_spm_scores),
+                            .types = mini_spm_types,
+                            .n_types = ELEMENTSOF(mini_spm_types),
+                            .bos = -2 };
 }
 
 TEST(mini_spm_merges_by_score) {
@@ -617,6 +769,29 @@ TEST(mini_spm_merges_by_score) {
         /* A has a byte token, Z has none: UNK; 你 (E4 BD A0) goes through byte tokens */
         ASSERT_TRUE(ENCODES_TO(t, "AZ\xe4\xbd\xa0", 0, 5, 3, 0, 12, 13, 14));
         ASSERT_TRUE(ENCODES_TO(t, "a", TOKENIZER_ADD_SPECIAL, 1, 5, 6));
+}
+
+/* A token with U+2581 after another character ("b▁") can span two words: then words cannot be merged one by one. */
+TEST(mini_spm_token_across_words) {
+        static const char *const tokens[] = { "<unk>", "<s>", "</s>",     "\u2581",  "a",       "b",
+                                              "c",     "ab",  "\u2581ab", "b\u2581", "b\u2581c" };
+        static const float scores[] = { 0, 0, 0, -5, -3, -3, -3, -1, -2, -0.1f, 0 };
+        static const int32_t types[] = { 2, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1 };
+        _cleanup_tokenizer_free_ Tokenizer *t = NULL;
+        MiniVocab m = { .model = "llama",
+                        .tokens = tokens,
+                        .n_tokens = ELEMENTSOF(tokens),
+                        .scores = scores,
+                        .n_scores = ELEMENTSOF(scores),
+                        .types = types,
+                        .n_types = ELEMENTSOF(types),
+                        .bos = -2 };
+        char err[256];
+
+        ASSERT_OK(mini_open(&m, &t, err, sizeof err));
+        /* "▁ab▁c": "b▁" (-0.1) before "ab" (-1), then "b▁c" (0): ▁ a b▁c; word by word it would be ▁ab ▁ c */
+        ASSERT_TRUE(ENCODES_TO(t, "ab c", 0, 3, 4, 10));
+        ASSERT_TRUE(ENCODES_TO(t, "ab", 0, 8));
 }
 
 TEST(malformed_vocabularies) {
@@ -640,8 +815,15 @@ TEST(malformed_vocabularies) {
         ASSERT_ERROR(mini_open(&m, &t, err, sizeof err), -EOPNOTSUPP);
         ASSERT_CONTAINS(err, "\"wordpiece\"");
 
-        m = (MiniVocab){ .model = "gpt2", .pre = "gpt-2", .tokens = bpe_tokens, .n_tokens = 4, .merges = bpe_merges,
-                         .n_merges = 1, .types = four_types, .n_types = 4, .bos = -2 };
+        m = (MiniVocab){ .model = "gpt2",
+                         .pre = "gpt-2",
+                         .tokens = bpe_tokens,
+                         .n_tokens = 4,
+                         .merges = bpe_merges,
+                         .n_merges = 1,
+                         .types = four_types,
+                         .n_types = 4,
+                         .bos = -2 };
         ASSERT_OK(mini_open(&m, &t, err, sizeof err));
         ASSERT_TRUE(ENCODES_TO(t, "ab<|end|>", TOKENIZER_PARSE_SPECIAL, 2, 3));
         ASSERT_TRUE(tokenizer_is_eog(t, 3)); /* recognised by its text */
