@@ -16,6 +16,7 @@
 #include "gguf.h"
 #include "json.h"
 #include "model.h"
+#include "modelgen.h"
 #include "quant.h"
 #include "safetensors.h"
 
@@ -733,111 +734,30 @@ static int write_hparams(Convert *c) {
 
 /* --vocab bytes: the byte vocabulary `sluice model mk` writes (SentencePiece-style <0xXX> tokens). */
 static int write_byte_vocab(Convert *c) {
-        const char *toks[259];
-        char bytes[256][8];
-        int32_t types[259];
-        float scores[259] = {};
         int r;
 
         if (c->vocab_size < 259)
                 return conv_errorf(c, -EINVAL, "--vocab bytes needs a vocab_size of at least 259, config.json has %u",
                                    c->vocab_size);
-        toks[0] = "<unk>", toks[1] = "<s>", toks[2] = "</s>";
-        types[0] = TOKEN_UNKNOWN, types[1] = TOKEN_CONTROL, types[2] = TOKEN_CONTROL;
-        for (int i = 0; i < 256; i++) {
-                snprintf(bytes[i], sizeof bytes[i], "<0x%02X>", i);
-                toks[3 + i] = bytes[i];
-                types[3 + i] = TOKEN_BYTE;
-        }
-        if ((r = gguf_writer_add_str(c->w, "tokenizer.ggml.model", "llama")) < 0 ||
-            (r = gguf_writer_add_str_array(c->w, "tokenizer.ggml.tokens", toks, 259)) < 0 ||
-            (r = gguf_writer_add_array(c->w, "tokenizer.ggml.scores", GGUF_VALUE_FLOAT32, scores, 259)) < 0 ||
-            (r = gguf_writer_add_array(c->w, "tokenizer.ggml.token_type", GGUF_VALUE_INT32, types, 259)) < 0 ||
-            (r = gguf_writer_add_u32(c->w, "tokenizer.ggml.unknown_token_id", 0)) < 0 ||
-            (r = gguf_writer_add_u32(c->w, "tokenizer.ggml.bos_token_id", 1)) < 0 ||
-            (r = gguf_writer_add_u32(c->w, "tokenizer.ggml.eos_token_id", 2)) < 0 ||
-            (r = gguf_writer_add_bool(c->w, "tokenizer.ggml.add_bos_token", true)) < 0)
-                return r;
+        r = modelgen_write_byte_vocab(c->w, c->vocab_size);
+        if (r < 0)
+                return conv_errorf(c, r, "--vocab bytes: %s", gguf_writer_error(c->w));
         c->vocab_source = "bytes";
         return 0;
 }
 
-static int add_gguf_value(GgufWriter *w, const char *key, const GgufValue *v) {
-        switch (v->type) {
-        case GGUF_VALUE_UINT8:
-                return gguf_writer_add_u8(w, key, (uint8_t) v->u);
-        case GGUF_VALUE_UINT16:
-                return gguf_writer_add_u16(w, key, (uint16_t) v->u);
-        case GGUF_VALUE_UINT32:
-                return gguf_writer_add_u32(w, key, (uint32_t) v->u);
-        case GGUF_VALUE_UINT64:
-                return gguf_writer_add_u64(w, key, v->u);
-        case GGUF_VALUE_INT8:
-                return gguf_writer_add_i8(w, key, (int8_t) v->i);
-        case GGUF_VALUE_INT16:
-                return gguf_writer_add_i16(w, key, (int16_t) v->i);
-        case GGUF_VALUE_INT32:
-                return gguf_writer_add_i32(w, key, (int32_t) v->i);
-        case GGUF_VALUE_INT64:
-                return gguf_writer_add_i64(w, key, v->i);
-        case GGUF_VALUE_FLOAT32:
-                return gguf_writer_add_f32(w, key, (float) v->f);
-        case GGUF_VALUE_FLOAT64:
-                return gguf_writer_add_f64(w, key, v->f);
-        case GGUF_VALUE_BOOL:
-                return gguf_writer_add_bool(w, key, v->b);
-        case GGUF_VALUE_STRING:
-                return gguf_writer_add_strn(w, key, v->str.ptr, v->str.len);
-        default:
-                break;
-        }
-        const GgufArray *a = &v->arr;
-        if (a->type != GGUF_VALUE_STRING) {
-                size_t size = a->n * gguf_value_type_size(a->type);
-                _cleanup_free_ void *copy = malloc(size ? size : 1);
-                if (!copy)
-                        return -ENOMEM;
-                int r = gguf_array_copy(a, copy, size);
-                return r < 0 ? r : gguf_writer_add_array(w, key, a->type, copy, a->n);
-        }
-        _cleanup_free_ const char **ptrs = calloc(a->n ? a->n : 1, sizeof *ptrs);
-        _cleanup_free_ size_t *lens = calloc(a->n ? a->n : 1, sizeof *lens);
-        if (!ptrs || !lens)
-                return -ENOMEM;
-        for (uint64_t i = 0; i < a->n; i++) {
-                int r = gguf_array_get_str(a, i, &ptrs[i], &lens[i]);
-                if (r < 0)
-                        return r;
-        }
-        return gguf_writer_add_strn_array(w, key, ptrs, lens, a->n);
-}
-
-/* --vocab FROM.gguf: every tokenizer.* key of another GGUF file. */
+/* --vocab FROM.gguf: every tokenizer.* key of another GGUF file, the token list padded to vocab_size. */
 static int copy_vocab(Convert *c, const char *from) {
         _cleanup_gguf_close_ Gguf *src = NULL;
-        char gerr[512];
-        GgufArray toks;
+        char gerr[512] = "";
+        uint32_t n;
         int r;
 
         r = gguf_open(from, &src, gerr, sizeof gerr);
         if (r >= 0)
-                r = gguf_get_array(src, "tokenizer.ggml.tokens", GGUF_VALUE_STRING, &toks, gerr, sizeof gerr);
+                r = modelgen_copy_vocab(c->w, src, c->vocab_size, &n, gerr, sizeof gerr);
         if (r < 0)
                 return conv_errorf(c, r, "--vocab %s: %s", from, gerr);
-        if (toks.n > c->vocab_size)
-                return conv_errorf(c, -EINVAL, "--vocab %s: %" PRIu64 " tokens, but the model's vocab_size is %u",
-                                   from, toks.n, c->vocab_size);
-        for (size_t i = 0; i < gguf_n_kv(src); i++) {
-                const char *key = gguf_kv_key(src, i);
-                GgufValue v;
-                if (!strneq(key, "tokenizer.", 10))
-                        continue;
-                r = gguf_kv_value(src, i, &v);
-                if (r >= 0)
-                        r = add_gguf_value(c->w, key, &v);
-                if (r < 0)
-                        return conv_errorf(c, r, "--vocab %s: cannot copy %s: %s", from, key, gguf_writer_error(c->w));
-        }
         c->vocab_source = from;
         return 0;
 }

@@ -26,7 +26,7 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(X509_EXTENSION *, X509_EXTENSION_free);
 
 /* ---- errors ---- */
 
-static void pki_vformat(char *err, size_t errsz, const char *suffix, const char *fmt, va_list ap) {
+_printf_(4, 0) static void pki_vformat(char *err, size_t errsz, const char *suffix, const char *fmt, va_list ap) {
         char msg[512];
 
         if (!err || errsz == 0)
@@ -56,6 +56,16 @@ _printf_(4, 5) static int pki_err_ssl(int r, char *err, size_t errsz, const char
         pki_vformat(err, errsz, reason, fmt, ap);
         va_end(ap);
         return r;
+}
+
+/* Turns "pki: <message>" written by a callee into "pki: <path>: <message>". */
+static void err_add_path(char *err, size_t errsz, const char *path) {
+        char inner[512];
+
+        if (!err || errsz == 0 || !strneq(err, "pki: ", 5))
+                return;
+        snprintf(inner, sizeof inner, "%s", err + 5);
+        snprintf(err, errsz, "pki: %s: %s", path, inner);
 }
 
 /* s when it is short printable ASCII, so that untrusted text never reaches a message unfiltered. */
@@ -129,16 +139,18 @@ int pki_identity_check(const PkiIdentity *id, char *err, size_t errsz) {
         if (!id)
                 return pki_err(-EINVAL, err, errsz, "no identity given");
         if (!pki_node_name_valid(id->name))
-                return pki_err(-EINVAL, err, errsz,
-                               "node name \"%s\" is not valid (1-63 of A-Z a-z 0-9 . _ -, starting with a letter or digit)",
-                               strnlen(id->name, sizeof id->name) < sizeof id->name ? printable(id->name) : "(too long)");
+                return pki_err(
+                        -EINVAL, err, errsz,
+                        "node name \"%s\" is not valid (1-63 of A-Z a-z 0-9 . _ -, starting with a letter or digit)",
+                        strnlen(id->name, sizeof id->name) < sizeof id->name ? printable(id->name) : "(too long)");
         if (!pki_zone_valid(id->zone))
                 return pki_err(-EINVAL, err, errsz, "zone \"%s\" is not valid (private or public)",
-                               strnlen(id->zone, sizeof id->zone) < sizeof id->zone ? printable(id->zone) : "(too long)");
+                               strnlen(id->zone, sizeof id->zone) < sizeof id->zone ? printable(id->zone)
+                                                                                    : "(too long)");
         if (!pki_node_id_valid(id->node_id))
                 return pki_err(-EINVAL, err, errsz, "node id \"%s\" is not a lower-case UUID",
                                strnlen(id->node_id, sizeof id->node_id) < sizeof id->node_id ? printable(id->node_id)
-                                                                                            : "(too long)");
+                                                                                             : "(too long)");
         return 0;
 }
 
@@ -364,9 +376,10 @@ int pki_key_load(const char *path, EVP_PKEY **ret, char *err, size_t errsz) {
         if (!S_ISREG(st.st_mode))
                 return pki_err(-EINVAL, err, errsz, "key file %s is not a regular file", path);
         if (st.st_mode & 0077)
-                return pki_err(-EPERM, err, errsz,
-                               "key file %s has mode %04o: it must not be accessible by group or others (chmod 600 it)",
-                               path, (unsigned) (st.st_mode & 07777));
+                return pki_err(
+                        -EPERM, err, errsz,
+                        "key file %s has mode %04o: it must not be accessible by group or others (chmod 600 it)", path,
+                        (unsigned) (st.st_mode & 07777));
         if ((uint64_t) st.st_size > PKI_PEM_MAX)
                 return pki_err(-EFBIG, err, errsz, "key file %s is larger than %zu bytes", path, PKI_PEM_MAX);
 
@@ -380,12 +393,8 @@ int pki_key_load(const char *path, EVP_PKEY **ret, char *err, size_t errsz) {
                 r = pki_err(r, err, errsz, "cannot read key file %s: %s", path, strerror(-r));
         else {
                 r = pki_key_from_pem(buf, n, ret, err, errsz);
-                if (r < 0 && err && errsz > 0) {
-                        char inner[256];
-
-                        snprintf(inner, sizeof inner, "%s", err);
-                        snprintf(err, errsz, "pki: %s: %s", path, inner + strlen("pki: "));
-                }
+                if (r < 0)
+                        err_add_path(err, errsz, path);
         }
         explicit_bzero(buf, MIN(n, PKI_PEM_MAX + 1));
         free(buf);
@@ -406,7 +415,8 @@ int pki_cert_from_pem(const void *pem, size_t size, X509 **ret, char *err, size_
         if (r < 0)
                 return r;
         if (!pem_starts_with(pem, size, begins))
-                return pki_err(-EBADMSG, err, errsz, "certificate PEM does not start with \"-----BEGIN CERTIFICATE-----\"");
+                return pki_err(-EBADMSG, err, errsz,
+                               "certificate PEM does not start with \"-----BEGIN CERTIFICATE-----\"");
         bio = BIO_new_mem_buf(pem, (int) size);
         if (!bio)
                 return pki_err(-ENOMEM, err, errsz, "out of memory");
@@ -469,7 +479,8 @@ int pki_csr_from_pem(const void *pem, size_t size, X509_REQ **ret, char *err, si
         if (r < 0)
                 return r;
         if (!pem_starts_with(pem, size, begins))
-                return pki_err(-EBADMSG, err, errsz, "CSR PEM does not start with \"-----BEGIN CERTIFICATE REQUEST-----\"");
+                return pki_err(-EBADMSG, err, errsz,
+                               "CSR PEM does not start with \"-----BEGIN CERTIFICATE REQUEST-----\"");
         bio = BIO_new_mem_buf(pem, (int) size);
         if (!bio)
                 return pki_err(-ENOMEM, err, errsz, "out of memory");
@@ -544,12 +555,8 @@ int pki_cert_load(const char *path, X509 **ret, char *err, size_t errsz) {
         if (r < 0)
                 return pki_err(r, err, errsz, "cannot read certificate file %s: %s", path, strerror(-r));
         r = pki_cert_from_pem(pem, n, ret, err, errsz);
-        if (r < 0 && err && errsz > 0) {
-                char inner[256];
-
-                snprintf(inner, sizeof inner, "%s", err);
-                snprintf(err, errsz, "pki: %s: %s", path, inner + strlen("pki: "));
-        }
+        if (r < 0)
+                err_add_path(err, errsz, path);
         return r;
 }
 
@@ -720,8 +727,7 @@ static int cert_sign(X509 *cert, EVP_PKEY *key, char *err, size_t errsz) {
 }
 
 /* The CA certificate must be a CA, match its key and be usable now. */
-static int check_issuer(X509 *ca, EVP_PKEY *ca_key, int64_t now, int64_t *ret_ca_not_after, char *err,
-                        size_t errsz) {
+static int check_issuer(X509 *ca, EVP_PKEY *ca_key, int64_t now, int64_t *ret_ca_not_after, char *err, size_t errsz) {
         char when[32];
         int64_t na;
         int r;
@@ -850,7 +856,8 @@ int pki_server_cert_issue(X509 *ca, EVP_PKEY *ca_key, EVP_PKEY *pubkey, const ch
                 } else if (dns_name_valid(sans[i]))
                         r = gens_push(gens, GEN_DNS, sans[i], strlen(sans[i]));
                 else
-                        return pki_err(-EINVAL, err, errsz, "server name \"%s\" is neither an IP address nor a DNS name",
+                        return pki_err(-EINVAL, err, errsz,
+                                       "server name \"%s\" is neither an IP address nor a DNS name",
                                        printable(sans[i]));
                 if (r < 0)
                         return pki_err(r, err, errsz, "out of memory");
@@ -899,9 +906,10 @@ int pki_csr_create(EVP_PKEY *key, const char *node_name, X509_REQ **ret, char *e
         if (r < 0)
                 return r;
         if (!pki_node_name_valid(node_name))
-                return pki_err(-EINVAL, err, errsz,
-                               "node name \"%s\" is not valid (1-63 of A-Z a-z 0-9 . _ -, starting with a letter or digit)",
-                               node_name ? printable(node_name) : "");
+                return pki_err(
+                        -EINVAL, err, errsz,
+                        "node name \"%s\" is not valid (1-63 of A-Z a-z 0-9 . _ -, starting with a letter or digit)",
+                        node_name ? printable(node_name) : "");
         req = X509_REQ_new();
         name = name_new(NID_commonName, node_name, 0, NULL);
         if (!req || !name)
@@ -985,8 +993,9 @@ int pki_node_cert_issue(X509 *ca, EVP_PKEY *ca_key, X509_REQ *req, const PkiIden
         if (r < 0)
                 return r;
         if (lifetime_sec < PKI_NODE_CERT_LIFETIME_MIN_SEC)
-                return pki_err(-EINVAL, err, errsz, "node certificate lifetime of %" PRId64 " s is below the minimum of %d s",
-                               lifetime_sec, PKI_NODE_CERT_LIFETIME_MIN_SEC);
+                return pki_err(-EINVAL, err, errsz,
+                               "node certificate lifetime of %" PRId64 " s is below the minimum of %d s", lifetime_sec,
+                               PKI_NODE_CERT_LIFETIME_MIN_SEC);
         lifetime_sec = MIN(lifetime_sec, (int64_t) PKI_NODE_CERT_LIFETIME_MAX_SEC);
         r = check_issuer(ca, ca_key, t, &ca_not_after, err, errsz);
         if (r < 0)
@@ -1100,7 +1109,8 @@ int pki_cert_identity(X509 *cert, PkiIdentity *ret, char *err, size_t errsz) {
                 const ASN1_IA5STRING *uri = GENERAL_NAME_get0_value(g, &type);
 
                 if (type != GEN_URI)
-                        return pki_err(-EBADMSG, err, errsz, "certificate has a subjectAltName entry that is not a URI");
+                        return pki_err(-EBADMSG, err, errsz,
+                                       "certificate has a subjectAltName entry that is not a URI");
                 if (uri_has_prefix(uri, PKI_URN_NODE_PREFIX)) {
                         if (++n_node > 1)
                                 return pki_err(-EBADMSG, err, errsz, "certificate names more than one node id");
@@ -1121,7 +1131,8 @@ int pki_cert_identity(X509 *cert, PkiIdentity *ret, char *err, size_t errsz) {
         if (n_zone == 0)
                 return pki_err(-EBADMSG, err, errsz, "certificate has no zone URI");
         if (!streq(zone, ou))
-                return pki_err(-EBADMSG, err, errsz, "certificate zone OU \"%s\" and zone URI \"%s\" disagree", ou, zone);
+                return pki_err(-EBADMSG, err, errsz, "certificate zone OU \"%s\" and zone URI \"%s\" disagree", ou,
+                               zone);
         snprintf(id.zone, sizeof id.zone, "%s", zone);
         *ret = id;
         return 0;

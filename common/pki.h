@@ -40,10 +40,10 @@
  * ret_ parameters are written only on success; the caller owns what they return.
  */
 
-#define PKI_PEM_MAX ((size_t) 64 * 1024)            /* largest PEM/DER/key file accepted */
+#define PKI_PEM_MAX ((size_t) 64 * 1024)           /* largest PEM/DER/key file accepted */
 #define PKI_NODE_CERT_LIFETIME_MAX_SEC (24 * 3600) /* node certificates live at most 24 h */
 #define PKI_NODE_CERT_LIFETIME_MIN_SEC 60
-#define PKI_CLOCK_SKEW_SEC 60                       /* notBefore is backdated by this much */
+#define PKI_CLOCK_SKEW_SEC 60 /* notBefore is backdated by this much */
 #define PKI_CA_YEARS_MAX 100
 #define PKI_SERVER_CERT_DAYS_MAX 3650
 #define PKI_SERVER_SANS_MAX 64
@@ -60,8 +60,8 @@
 #define PKI_URN_ZONE_PREFIX "urn:sluice:zone:"
 
 typedef struct PkiIdentity {
-        char name[PKI_NODE_NAME_MAX];  /* node name, the CN: [A-Za-z0-9][A-Za-z0-9._-]{0,62} */
-        char zone[PKI_ZONE_MAX];       /* "private" or "public" */
+        char name[PKI_NODE_NAME_MAX];   /* node name, the CN: [A-Za-z0-9][A-Za-z0-9._-]{0,62} */
+        char zone[PKI_ZONE_MAX];        /* "private" or "public" */
         char node_id[PKI_NODE_ID_SIZE]; /* lower-case 8-4-4-4-12 hex, as pki_node_id_generate() makes */
 } PkiIdentity;
 

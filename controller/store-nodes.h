@@ -40,6 +40,7 @@ typedef struct StoreRevokedCert {
         char *node_name;
         uint64_t revoked_at;
         char *reason;
+        uint64_t not_after; /* the certificate's expiry (0: unknown): a CRL may drop it after */
 } StoreRevokedCert;
 
 void store_node_done(StoreNode *n);

@@ -2,6 +2,7 @@
 #include "gguf-write.h"
 
 #include <fcntl.h>
+#include <stdlib.h>
 #include <inttypes.h>
 #include <libgen.h>
 #include <stdarg.h>
@@ -545,4 +546,42 @@ int gguf_writer_write(GgufWriter *w, const char *path) {
         }
         sync_parent(path);
         return 0;
+}
+
+int gguf_writer_add_value(GgufWriter *w, const char *key, const GgufValue *v) {
+        switch (v->type) {
+        case GGUF_VALUE_UINT8: return gguf_writer_add_u8(w, key, (uint8_t) v->u);
+        case GGUF_VALUE_UINT16: return gguf_writer_add_u16(w, key, (uint16_t) v->u);
+        case GGUF_VALUE_UINT32: return gguf_writer_add_u32(w, key, (uint32_t) v->u);
+        case GGUF_VALUE_UINT64: return gguf_writer_add_u64(w, key, v->u);
+        case GGUF_VALUE_INT8: return gguf_writer_add_i8(w, key, (int8_t) v->i);
+        case GGUF_VALUE_INT16: return gguf_writer_add_i16(w, key, (int16_t) v->i);
+        case GGUF_VALUE_INT32: return gguf_writer_add_i32(w, key, (int32_t) v->i);
+        case GGUF_VALUE_INT64: return gguf_writer_add_i64(w, key, v->i);
+        case GGUF_VALUE_FLOAT32: return gguf_writer_add_f32(w, key, (float) v->f);
+        case GGUF_VALUE_FLOAT64: return gguf_writer_add_f64(w, key, v->f);
+        case GGUF_VALUE_BOOL: return gguf_writer_add_bool(w, key, v->b);
+        case GGUF_VALUE_STRING: return gguf_writer_add_strn(w, key, v->str.ptr, v->str.len);
+        default: break;
+        }
+        /* arrays */
+        const GgufArray *a = &v->arr;
+        if (a->type != GGUF_VALUE_STRING) {
+                size_t size = a->n * gguf_value_type_size(a->type);
+                _cleanup_free_ void *copy = malloc(size ? size : 1);
+                if (!copy)
+                        return -ENOMEM;
+                int r = gguf_array_copy(a, copy, size);
+                return r < 0 ? r : gguf_writer_add_array(w, key, a->type, copy, a->n);
+        }
+        _cleanup_free_ const char **ptrs = calloc(a->n ? a->n : 1, sizeof *ptrs);
+        _cleanup_free_ size_t *lens = calloc(a->n ? a->n : 1, sizeof *lens);
+        if (!ptrs || !lens)
+                return -ENOMEM;
+        for (uint64_t i = 0; i < a->n; i++) {
+                int r = gguf_array_get_str(a, i, &ptrs[i], &lens[i]);
+                if (r < 0)
+                        return r;
+        }
+        return gguf_writer_add_strn_array(w, key, ptrs, lens, a->n);
 }

@@ -47,6 +47,9 @@ int gguf_writer_add_str_array(GgufWriter *w, const char *key, const char *const 
 /* n strings given as pointers and byte lengths, copied. */
 int gguf_writer_add_strn_array(GgufWriter *w, const char *key, const char *const *strs, const size_t *lens, size_t n);
 
+/* A value read from another file (gguf_kv_value()), of any type, arrays included; copied. */
+int gguf_writer_add_value(GgufWriter *w, const char *key, const GgufValue *v);
+
 /* A tensor, written in the order added, each at the next aligned offset. Copies name and shape but
  * NOT the data: data (size bytes) must stay valid and unchanged until gguf_writer_write() returns,
  * which streams it to the file (so it may well be mmapped from elsewhere). Rejects an empty name or

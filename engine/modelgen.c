@@ -180,6 +180,7 @@ typedef struct VocabArrays {
         int32_t *types;
         char (*pad)[16];
         uint32_t n, n_real;
+        bool has_scores, has_types; /* written only when the source had them (or padding needs types) */
 } VocabArrays;
 
 static void vocab_arrays_done(VocabArrays *v) {
@@ -191,7 +192,7 @@ static void vocab_arrays_done(VocabArrays *v) {
 }
 
 static int vocab_arrays_alloc(VocabArrays *v, uint32_t n_real, uint32_t n) {
-        *v = (VocabArrays){ .n = n, .n_real = n_real };
+        *v = (VocabArrays){ .n = n, .n_real = n_real, .has_scores = true, .has_types = true };
         v->text = calloc(n, sizeof *v->text);
         v->len = calloc(n, sizeof *v->len);
         v->scores = calloc(n, sizeof *v->scores);
@@ -210,15 +211,14 @@ static int vocab_arrays_alloc(VocabArrays *v, uint32_t n_real, uint32_t n) {
 
 static int vocab_arrays_write(GgufWriter *w, const VocabArrays *v) {
         int r = gguf_writer_add_strn_array(w, "tokenizer.ggml.tokens", v->text, v->len, v->n);
-        if (r >= 0)
+        if (r >= 0 && v->has_scores)
                 r = gguf_writer_add_array(w, "tokenizer.ggml.scores", GGUF_VALUE_FLOAT32, v->scores, v->n);
-        if (r >= 0)
+        if (r >= 0 && (v->has_types || v->n > v->n_real))
                 r = gguf_writer_add_array(w, "tokenizer.ggml.token_type", GGUF_VALUE_INT32, v->types, v->n);
         return r;
 }
 
-/* A SentencePiece-style vocabulary of <unk>, <s>, </s> and the 256 byte tokens. */
-static int write_byte_vocab(GgufWriter *w, uint32_t n) {
+int modelgen_write_byte_vocab(GgufWriter *w, uint32_t n) {
         static const char *const specials[3] = { "<unk>", "<s>", "</s>" };
         char bytes[256][8];
         VocabArrays v;
@@ -250,44 +250,6 @@ static int write_byte_vocab(GgufWriter *w, uint32_t n) {
         return r;
 }
 
-static int add_value(GgufWriter *w, const char *key, const GgufValue *v) {
-        switch (v->type) {
-        case GGUF_VALUE_UINT8: return gguf_writer_add_u8(w, key, (uint8_t) v->u);
-        case GGUF_VALUE_UINT16: return gguf_writer_add_u16(w, key, (uint16_t) v->u);
-        case GGUF_VALUE_UINT32: return gguf_writer_add_u32(w, key, (uint32_t) v->u);
-        case GGUF_VALUE_UINT64: return gguf_writer_add_u64(w, key, v->u);
-        case GGUF_VALUE_INT8: return gguf_writer_add_i8(w, key, (int8_t) v->i);
-        case GGUF_VALUE_INT16: return gguf_writer_add_i16(w, key, (int16_t) v->i);
-        case GGUF_VALUE_INT32: return gguf_writer_add_i32(w, key, (int32_t) v->i);
-        case GGUF_VALUE_INT64: return gguf_writer_add_i64(w, key, v->i);
-        case GGUF_VALUE_FLOAT32: return gguf_writer_add_f32(w, key, (float) v->f);
-        case GGUF_VALUE_FLOAT64: return gguf_writer_add_f64(w, key, v->f);
-        case GGUF_VALUE_BOOL: return gguf_writer_add_bool(w, key, v->b);
-        case GGUF_VALUE_STRING: return gguf_writer_add_strn(w, key, v->str.ptr, v->str.len);
-        default: break;
-        }
-        /* arrays */
-        const GgufArray *a = &v->arr;
-        if (a->type != GGUF_VALUE_STRING) {
-                size_t size = a->n * gguf_value_type_size(a->type);
-                _cleanup_free_ void *copy = malloc(size ? size : 1);
-                if (!copy)
-                        return -ENOMEM;
-                int r = gguf_array_copy(a, copy, size);
-                return r < 0 ? r : gguf_writer_add_array(w, key, a->type, copy, a->n);
-        }
-        _cleanup_free_ const char **ptrs = calloc(a->n ? a->n : 1, sizeof *ptrs);
-        _cleanup_free_ size_t *lens = calloc(a->n ? a->n : 1, sizeof *lens);
-        if (!ptrs || !lens)
-                return -ENOMEM;
-        for (uint64_t i = 0; i < a->n; i++) {
-                int r = gguf_array_get_str(a, i, &ptrs[i], &lens[i]);
-                if (r < 0)
-                        return r;
-        }
-        return gguf_writer_add_strn_array(w, key, ptrs, lens, a->n);
-}
-
 /* Reads src's token list (with scores and types where it has them) into v, padded to n. */
 static int read_vocab_arrays(const Gguf *src, uint32_t n, VocabArrays *v, char *err, size_t errsz) {
         GgufArray toks, scores = {}, types = {};
@@ -304,6 +266,8 @@ static int read_vocab_arrays(const Gguf *src, uint32_t n, VocabArrays *v, char *
             (have_types && (r = gguf_get_array(src, "tokenizer.ggml.token_type", GGUF_VALUE_INT32, &types, err, errsz)) < 0))
                 return r;
         r = vocab_arrays_alloc(v, (uint32_t) toks.n, MAX(n, (uint32_t) toks.n));
+        v->has_scores = have_scores;
+        v->has_types = have_types;
         for (uint64_t i = 0; r >= 0 && i < toks.n; i++) {
                 double f = 0;
                 int64_t t = 1;
@@ -318,8 +282,7 @@ static int read_vocab_arrays(const Gguf *src, uint32_t n, VocabArrays *v, char *
         return r;
 }
 
-/* Copies src's tokenizer.* metadata, the per-token arrays padded to n (0: as they are). */
-static int copy_vocab(GgufWriter *w, const Gguf *src, uint32_t n, uint32_t *ret_n, char *err, size_t errsz) {
+int modelgen_copy_vocab(GgufWriter *w, const Gguf *src, uint32_t n, uint32_t *ret_n, char *err, size_t errsz) {
         VocabArrays v = {};
         int r = read_vocab_arrays(src, n, &v, err, errsz);
 
@@ -333,7 +296,7 @@ static int copy_vocab(GgufWriter *w, const Gguf *src, uint32_t n, uint32_t *ret_
                         continue;
                 r = gguf_kv_value(src, i, &val);
                 if (r >= 0)
-                        r = add_value(w, key, &val);
+                        r = gguf_writer_add_value(w, key, &val);
                 if (r < 0)
                         gen_errorf(r, err, errsz, "model mk: cannot copy %s: %s", key, gguf_writer_error(w));
         }
@@ -408,9 +371,9 @@ int modelgen_write(const ModelGenParams *p_in, const char *path, void (*progress
                 r = gguf_open(p.vocab_from, &src, err, errsz);
                 if (r < 0)
                         return r;
-                r = copy_vocab(w, src, p.vocab_size, &n_vocab, err, errsz);
+                r = modelgen_copy_vocab(w, src, p.vocab_size, &n_vocab, err, errsz);
         } else {
-                r = write_byte_vocab(w, p.vocab_size);
+                r = modelgen_write_byte_vocab(w, p.vocab_size);
                 n_vocab = MAX(p.vocab_size, n_vocab);
         }
         if (r < 0)

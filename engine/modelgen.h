@@ -4,6 +4,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "gguf-write.h"
 #include "gguf.h"
 #include "model.h"
 
@@ -25,6 +26,14 @@ typedef struct ModelGenParams {
 int modelgen_preset(const char *name, ModelGenParams *p);
 /* Lists the preset names, NULL-terminated. */
 const char *const *modelgen_preset_names(void);
+
+/* Vocabulary metadata for a GGUF being written, the per-token arrays padded to n entries with
+ * "[PADn]" tokens of type unused (as llama.cpp's converter does) so that every reader agrees on
+ * the vocabulary size. The byte vocabulary is <unk>, <s>, </s> and the 256 <0xXX> byte tokens
+ * (SentencePiece-style); n below 259 means 259. Copying takes every tokenizer.* key of src and
+ * rejects an n below src's token count (-EINVAL, message in err); *ret_n is the count written. */
+int modelgen_write_byte_vocab(GgufWriter *w, uint32_t n);
+int modelgen_copy_vocab(GgufWriter *w, const Gguf *src, uint32_t n, uint32_t *ret_n, char *err, size_t errsz);
 
 /* Writes a model with weights drawn from N(0, 0.02) (norms 1, biases N(0, 0.02)) by a generator
  * seeded with p->seed, so the same parameters give the same file. progress, when not NULL, is

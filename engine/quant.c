@@ -7,7 +7,20 @@
 
 #include "macro.h"
 
+static float fp16_table[65536]; /* every half as a float, filled before main() */
+
+static float fp16_to_fp32_compute(fp16_t h);
+
+__attribute__((constructor)) static void fp16_table_init(void) {
+        for (uint32_t h = 0; h < 65536; h++)
+                fp16_table[h] = fp16_to_fp32_compute((fp16_t) h);
+}
+
 float fp16_to_fp32(fp16_t h) {
+        return fp16_table[h];
+}
+
+static float fp16_to_fp32_compute(fp16_t h) {
         uint32_t sign = (uint32_t) (h & 0x8000) << 16, exp = (h >> 10) & 0x1f, mant = h & 0x3ff, bits;
         float f;
 
@@ -173,7 +186,7 @@ void quant_dequantize_row(GgufTensorType t, const void *row, float *out, size_t 
         }
 }
 
-/* Vectorisable dot product; compiled for AVX2+FMA and a baseline, picked at run time. */
+/* Vectorisable dot products; compiled for AVX2+FMA and a baseline, picked at run time. */
 __attribute__((target_clones("arch=x86-64-v3", "default")))
 static float dot_f32(const float *a, const float *b, size_t n) {
         float acc[16] = { 0 };

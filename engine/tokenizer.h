@@ -48,12 +48,16 @@ typedef enum TokenizerModel {
 
 typedef struct Tokenizer Tokenizer;
 
-/* Builds a tokenizer from the tokenizer.ggml.* metadata of g. Everything is copied: g may be closed afterwards.
- * Rejects (with one line in err, which may be NULL): a missing or unknown tokenizer.ggml.model (-EOPNOTSUPP for
- * an unknown one, naming it) or tokenizer.ggml.pre (-EOPNOTSUPP), a missing, empty or oversized token list, keys
- * of the wrong type, score or token type arrays shorter than the token list, duplicate tokens, missing or
- * malformed merges for gpt2 (a merge must be "A B" with A, B and AB all tokens), special token ids out of range,
- * and add_bos/add_eos without the token (-EINVAL, or -EBADMSG for malformed vocabulary contents); -ENOMEM.
+/* Builds a tokenizer from the tokenizer.ggml.* metadata of g (as llama.cpp reads it). Everything is copied: g may
+ * be closed afterwards. Fails with one line in err (err may be NULL) naming the key or value at fault:
+ *   -ENOENT      tokenizer.ggml.model, .tokens, or (for gpt2) .merges missing;
+ *   -EOPNOTSUPP  an unknown tokenizer.ggml.model or tokenizer.ggml.pre (a gpt2 vocabulary without .pre gets
+ *                "default", as in llama.cpp);
+ *   -EINVAL      a key of the wrong type, a special token id out of range, add_bos_token/add_eos_token set
+ *                without that token (-ERANGE for an id that is negative or over 32 bits);
+ *   -EBADMSG     an empty or oversized token list, duplicate tokens, scores or token types shorter than the
+ *                token list, a merge that is not "A B" with A, B and AB all tokens;
+ *   -ENOMEM.
  * On success the caller owns *ret (tokenizer_free()). */
 int tokenizer_new_from_gguf(const Gguf *g, Tokenizer **ret, char *err, size_t errsz);
 /* Frees t. Accepts NULL; returns NULL. */

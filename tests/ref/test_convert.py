@@ -264,7 +264,12 @@ def test_no_tokenizer(tmp_path, model):
     os.unlink(os.path.join(model, "tokenizer.json"))
     fails(model, tmp_path, "no tokenizer.json; pass --vocab bytes or --vocab FROM.gguf")
     g = Gguf(convert_ok(model, str(tmp_path / "bytes.gguf"), "--vocab", "bytes"))
-    assert g.kv["tokenizer.ggml.model"] == "llama" and len(g.kv["tokenizer.ggml.tokens"]) == 259
+    # the 259 byte-vocabulary tokens, padded with [PADn] (type unused) to the model's vocab_size,
+    # as llama.cpp's converter pads, so that readers agree on the vocabulary size
+    toks = g.kv["tokenizer.ggml.tokens"]
+    assert g.kv["tokenizer.ggml.model"] == "llama" and len(toks) == g.tensors["token_embd.weight"]["ne"][1]
+    assert toks[258] == "<0xFF>" and all(t == "[PAD%d]" % i for i, t in enumerate(toks) if i >= 259)
+    assert all(t == 5 for t in g.kv["tokenizer.ggml.token_type"][259:])
 
 
 def test_tokenizer_id_outside_vocabulary(tmp_path, model):

@@ -1,5 +1,4 @@
 /* test-pki.c: CA, server and node certificates with real OpenSSL, every refusal, and a TLS 1.3 mTLS handshake. */
-#include <fcntl.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
@@ -305,7 +304,8 @@ static int csr_with_key(EVP_PKEY *key, const char *cn, X509_REQ **ret) {
         if (!req)
                 return -ENOMEM;
         name = X509_REQ_get_subject_name(req);
-        if (X509_NAME_add_entry_by_NID(name, NID_commonName, MBSTRING_UTF8, (const unsigned char *) cn, -1, -1, 0) != 1 ||
+        if (X509_NAME_add_entry_by_NID(name, NID_commonName, MBSTRING_UTF8, (const unsigned char *) cn, -1, -1, 0) !=
+                    1 ||
             X509_REQ_set_pubkey(req, key) != 1 || X509_REQ_sign(req, key, EVP_sha256()) <= 0)
                 return -EIO;
         *ret = TAKE_PTR(req);
@@ -552,7 +552,8 @@ static X509 *forge(Ca *ca, EVP_PKEY *key, const char *const *subject, const San 
                 if (X509_NAME_add_entry_by_txt(name, subject[0], MBSTRING_UTF8, (const unsigned char *) subject[1], -1,
                                                -1, 0) != 1)
                         return NULL;
-        if (X509_set_version(cert, X509_VERSION_3) != 1 || ASN1_INTEGER_set(X509_get_serialNumber(cert), serial++) != 1 ||
+        if (X509_set_version(cert, X509_VERSION_3) != 1 ||
+            ASN1_INTEGER_set(X509_get_serialNumber(cert), serial++) != 1 ||
             X509_set_issuer_name(cert, X509_get_subject_name(ca->cert)) != 1 || X509_set_pubkey(cert, key) != 1 ||
             !X509_gmtime_adj(X509_getm_notBefore(cert), -60) || !X509_gmtime_adj(X509_getm_notAfter(cert), 3600))
                 return NULL;
@@ -584,7 +585,8 @@ static X509 *forge(Ca *ca, EVP_PKEY *key, const char *const *subject, const San 
         return TAKE_PTR(cert);
 }
 
-#define URI(s) { GEN_URI, s, 0 }
+#define URI(s)                                                                                                        \
+        { GEN_URI, s, 0 }
 #define NODE_URI URI("urn:sluice:node:" NODE_ID)
 
 typedef struct Forgery {
@@ -599,68 +601,84 @@ TEST(zone_spoofing_and_malformed_identities_are_refused) {
         static const Forgery forgeries[] = {
                 { "two zone URIs",
                   { "CN", "node-a", "OU", "private", NULL },
-                  { NODE_URI, URI("urn:sluice:zone:private"), URI("urn:sluice:zone:public") }, 3,
+                  { NODE_URI, URI("urn:sluice:zone:private"), URI("urn:sluice:zone:public") },
+                  3,
                   "pki: certificate names more than one zone" },
                 { "two OUs",
                   { "CN", "node-a", "OU", "private", "OU", "public", NULL },
-                  { NODE_URI, URI("urn:sluice:zone:private") }, 2,
+                  { NODE_URI, URI("urn:sluice:zone:private") },
+                  2,
                   "pki: certificate has more than one zone (OU)" },
                 { "OU and URI disagree",
                   { "CN", "node-a", "OU", "private", NULL },
-                  { NODE_URI, URI("urn:sluice:zone:public") }, 2,
+                  { NODE_URI, URI("urn:sluice:zone:public") },
+                  2,
                   "pki: certificate zone OU \"private\" and zone URI \"public\" disagree" },
                 { "unknown zone in the OU",
                   { "CN", "node-a", "OU", "dmz", NULL },
-                  { NODE_URI, URI("urn:sluice:zone:dmz") }, 2,
+                  { NODE_URI, URI("urn:sluice:zone:dmz") },
+                  2,
                   "pki: certificate zone (OU) \"dmz\" is not private or public" },
                 { "unknown zone in the URI",
                   { "CN", "node-a", "OU", "private", NULL },
-                  { NODE_URI, URI("urn:sluice:zone:Private") }, 2,
+                  { NODE_URI, URI("urn:sluice:zone:Private") },
+                  2,
                   "pki: certificate zone URI names an unknown zone" },
                 { "zone URI with a NUL",
                   { "CN", "node-a", "OU", "private", NULL },
-                  { NODE_URI, { GEN_URI, "urn:sluice:zone:private\0public", 30 } }, 2,
+                  { NODE_URI, { GEN_URI, "urn:sluice:zone:private\0public", 30 } },
+                  2,
                   "pki: certificate zone URI names an unknown zone" },
                 { "no zone URI",
                   { "CN", "node-a", "OU", "private", NULL },
-                  { NODE_URI }, 1,
+                  { NODE_URI },
+                  1,
                   "pki: certificate has no zone URI" },
                 { "no OU",
                   { "CN", "node-a", NULL },
-                  { NODE_URI, URI("urn:sluice:zone:private") }, 2,
+                  { NODE_URI, URI("urn:sluice:zone:private") },
+                  2,
                   "pki: certificate has no zone (OU)" },
                 { "zone in another attribute",
                   { "CN", "node-a", "OU", "private", "O", "public", NULL },
-                  { NODE_URI, URI("urn:sluice:zone:private") }, 2,
+                  { NODE_URI, URI("urn:sluice:zone:private") },
+                  2,
                   "pki: certificate subject has attributes other than CN and OU" },
                 { "two CNs",
                   { "CN", "node-a", "CN", "node-b", "OU", "private", NULL },
-                  { NODE_URI, URI("urn:sluice:zone:private") }, 2,
+                  { NODE_URI, URI("urn:sluice:zone:private") },
+                  2,
                   "pki: certificate has more than one node name (CN)" },
                 { "no node id",
                   { "CN", "node-a", "OU", "private", NULL },
-                  { URI("urn:sluice:zone:private") }, 1,
+                  { URI("urn:sluice:zone:private") },
+                  1,
                   "pki: certificate has no node id URI" },
                 { "two node ids",
                   { "CN", "node-a", "OU", "private", NULL },
                   { NODE_URI, URI("urn:sluice:node:11111111-2222-4333-8444-555555555555"),
-                    URI("urn:sluice:zone:private") }, 3,
+                    URI("urn:sluice:zone:private") },
+                  3,
                   "pki: certificate names more than one node id" },
                 { "unknown sluice URI",
                   { "CN", "node-a", "OU", "private", NULL },
-                  { NODE_URI, URI("urn:sluice:zone:private"), URI("urn:sluice:zones:public") }, 3,
+                  { NODE_URI, URI("urn:sluice:zone:private"), URI("urn:sluice:zones:public") },
+                  3,
                   "pki: certificate has an unexpected subjectAltName URI" },
                 { "DNS name",
                   { "CN", "node-a", "OU", "private", NULL },
-                  { NODE_URI, URI("urn:sluice:zone:private"), { GEN_DNS, "public", 0 } }, 3,
+                  { NODE_URI, URI("urn:sluice:zone:private"), { GEN_DNS, "public", 0 } },
+                  3,
                   "pki: certificate has a subjectAltName entry that is not a URI" },
                 { "no SAN",
                   { "CN", "node-a", "OU", "private", NULL },
-                  { }, 0,
+                  {},
+                  0,
                   "pki: certificate has no usable subjectAltName" },
                 { "CN with a newline",
                   { "CN", "node-a\nOU=public", "OU", "private", NULL },
-                  { NODE_URI, URI("urn:sluice:zone:private") }, 2,
+                  { NODE_URI, URI("urn:sluice:zone:private") },
+                  2,
                   "pki: certificate CN is not a valid node name" },
         };
         _cleanup_(ca_done) Ca ca = {};
@@ -714,11 +732,14 @@ TEST(csr_cannot_choose_its_zone_or_node_id) {
         ASSERT_NOT_NULL(exts);
         /* a CSR asking for the public zone, another node id, and CA rights */
         name = X509_REQ_get_subject_name(req);
-        ASSERT_EQ(X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8, (const unsigned char *) "node-a", -1, -1, 0), 1);
-        ASSERT_EQ(X509_NAME_add_entry_by_txt(name, "OU", MBSTRING_UTF8, (const unsigned char *) "public", -1, -1, 0), 1);
+        ASSERT_EQ(X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8, (const unsigned char *) "node-a", -1, -1, 0),
+                  1);
+        ASSERT_EQ(X509_NAME_add_entry_by_txt(name, "OU", MBSTRING_UTF8, (const unsigned char *) "public", -1, -1, 0),
+                  1);
         X509V3_set_ctx(&ctx, NULL, NULL, req, NULL, 0);
-        ext = X509V3_EXT_nconf_nid(NULL, &ctx, NID_subject_alt_name,
-                                   "URI:urn:sluice:zone:public,URI:urn:sluice:node:11111111-2222-4333-8444-555555555555");
+        ext = X509V3_EXT_nconf_nid(
+                NULL, &ctx, NID_subject_alt_name,
+                "URI:urn:sluice:zone:public,URI:urn:sluice:node:11111111-2222-4333-8444-555555555555");
         ASSERT_NOT_NULL(ext);
         sk_X509_EXTENSION_push(exts, ext);
         ext = X509V3_EXT_nconf_nid(NULL, &ctx, NID_basic_constraints, "critical,CA:TRUE");
@@ -975,8 +996,8 @@ TEST(server_certificate_names_are_validated) {
         _cleanup_(EVP_PKEY_freep) EVP_PKEY *key = NULL;
         X509 *x = NULL;
         char err[256];
-        static const char *const bad[] = { "*.example.com", "1.2.3", "bad name", "-a.test", "a-.test", "a..test",
-                                           "", "::zz", "n\xc3\xa9.test" };
+        static const char *const bad[] = { "*.example.com", "1.2.3", "bad name", "-a.test",       "a-.test",
+                                           "a..test",       "",      "::zz",     "n\xc3\xa9.test" };
 
         ASSERT_OK(ca_make(&ca));
         ASSERT_OK(pki_key_generate(&key, err, sizeof err));
