@@ -36,7 +36,8 @@ static int check_action(const char *action, char *err, size_t errsz) {
         for (size_t i = 0; i < n; i++) {
                 char c = action[i];
                 if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_'))
-                        return store_errorf(err, errsz, -EINVAL, "audit action: character 0x%02x is not allowed (a-z 0-9 . _)",
+                        return store_errorf(err, errsz, -EINVAL,
+                                            "audit action: character 0x%02x is not allowed (a-z 0-9 . _)",
                                             (unsigned char) c);
         }
         return 0;
@@ -95,7 +96,8 @@ static int audit_insert(Store *s, const StoreActor *actor, const char *action, c
                         return r;
         }
         if (store_text_has_secret(target) || store_text_has_secret(detail))
-                return store_errorf(err, errsz, -EINVAL, "audit %s: refusing to record a secret (token or key)", action);
+                return store_errorf(err, errsz, -EINVAL, "audit %s: refusing to record a secret (token or key)",
+                                    action);
 
         r = store_prepare(s->db, "SELECT hash FROM audit ORDER BY id DESC LIMIT 1", &last, err, errsz);
         if (r < 0)
@@ -126,8 +128,8 @@ static int audit_insert(Store *s, const StoreActor *actor, const char *action, c
         return r < 0 ? r : 0;
 }
 
-int store_audit_record(Store *s, const StoreActor *actor, const char *action, const char *target,
-                       const cJSON *detail, char *err, size_t errsz) {
+int store_audit_record(Store *s, const StoreActor *actor, const char *action, const char *target, const cJSON *detail,
+                       char *err, size_t errsz) {
         _cleanup_free_ char *text = NULL;
         int r;
 
@@ -241,9 +243,10 @@ int store_audit_verify(Store *s, uint64_t *ret_rows, char *err, size_t errsz) {
                 if (sqlite3_column_bytes(st, 7) != 32 || sqlite3_column_bytes(st, 8) != 32)
                         return store_errorf(err, errsz, -EBADMSG, "audit row %lld: malformed hash", (long long) id);
                 if (CRYPTO_memcmp(sqlite3_column_blob(st, 7), prev, 32) != 0)
-                        return store_errorf(err, errsz, -EBADMSG,
-                                            "audit row %lld: does not follow the row before it (rows removed or inserted)",
-                                            (long long) id);
+                        return store_errorf(
+                                err, errsz, -EBADMSG,
+                                "audit row %lld: does not follow the row before it (rows removed or inserted)",
+                                (long long) id);
                 r = row_hash(prev, store_column_u64(st, 1), (const char *) sqlite3_column_text(st, 2),
                              (const char *) sqlite3_column_text(st, 3), (const char *) sqlite3_column_text(st, 4),
                              (const char *) sqlite3_column_text(st, 5), (const char *) sqlite3_column_text(st, 6),

@@ -141,13 +141,14 @@ static int canonical_placement(const char *json, char **ret, char *err, size_t e
                         return store_errorf(err, errsz, -EINVAL, "placement.%s: expected an array", item->string);
                 cJSON_ArrayForEach(e, item) {
                         if (++n > (zones ? (unsigned) _STORE_ZONE_MAX : STORE_PLACEMENT_NODES_MAX))
-                                return store_errorf(err, errsz, -E2BIG, "placement.%s: too many entries", item->string);
+                                return store_errorf(err, errsz, -E2BIG, "placement.%s: too many entries",
+                                                    item->string);
                         if (!cJSON_IsString(e))
                                 return store_errorf(err, errsz, -EINVAL, "placement.%s[%u]: expected string",
                                                     item->string, n - 1);
                         if (zones && store_zone_from_string(e->valuestring) < 0)
-                                return store_errorf(err, errsz, -EINVAL, "placement.zones[%u]: must be private or public",
-                                                    n - 1);
+                                return store_errorf(err, errsz, -EINVAL,
+                                                    "placement.zones[%u]: must be private or public", n - 1);
                         if (!zones) {
                                 r = store_check_name("placement.nodes", e->valuestring, false, err, errsz);
                                 if (r < 0)
@@ -515,8 +516,7 @@ int store_deployment_node_set(Store *s, const char *deployment_id, const char *n
         return store_tx_commit(&tx, err, errsz);
 }
 
-int store_deployment_node_remove(Store *s, const char *deployment_id, const char *node_name, char *err,
-                                 size_t errsz) {
+int store_deployment_node_remove(Store *s, const char *deployment_id, const char *node_name, char *err, size_t errsz) {
         _cleanup_stmt_ sqlite3_stmt *del = NULL;
         int r;
 

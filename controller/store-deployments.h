@@ -1,4 +1,4 @@
-/* store-deployments.h: deployments of a model onto zones or nodes (replicas, canary weight, state) and per-node status. */
+/* store-deployments.h: a model deployed onto zones or nodes (replicas, canary weight, state); per-node status. */
 #pragma once
 
 #include "store.h"
@@ -95,8 +95,7 @@ int store_deployment_list(Store *s, StoreDeployment **ret, size_t *ret_n, char *
 int store_deployment_node_set(Store *s, const char *deployment_id, const char *node_name, StoreReplicaStatus status,
                               const char *reason, char *err, size_t errsz);
 /* Forgets a node's replica (after model.unload). -ENOENT when there is none. */
-int store_deployment_node_remove(Store *s, const char *deployment_id, const char *node_name, char *err,
-                                 size_t errsz);
+int store_deployment_node_remove(Store *s, const char *deployment_id, const char *node_name, char *err, size_t errsz);
 /* The replicas of a deployment, by node name; the caller owns *ret (store_deployment_nodes_free). */
 int store_deployment_node_list(Store *s, const char *deployment_id, StoreDeploymentNode **ret, size_t *ret_n,
                                char *err, size_t errsz);

@@ -75,14 +75,22 @@ int store_count(Store *s, const char *sql, int64_t *ret, char *err, size_t errsz
 int store_random_id(char buf[static 17]);
 int store_random_uuid(char buf[static 37]);
 int store_random_secret(const char *prefix, char **ret);
+/* Wipes and frees a secret string at scope exit. */
+static inline void store_secret_freep(char **p) {
+        if (*p) {
+                explicit_bzero(*p, strlen(*p));
+                free(*p);
+        }
+}
+#define _cleanup_secret_ _cleanup_(store_secret_freep)
 /* SHA-256 of n bytes (OpenSSL EVP). */
 int store_sha256(const void *data, size_t n, uint8_t ret[static 32]);
 /* Whether text holds something shaped like a join token or API key (audit details must not). */
 bool store_text_has_secret(const char *text);
 
 /* Appends an audit row inside the caller's transaction; detail may be NULL (recorded as {}). */
-int store_audit_record(Store *s, const StoreActor *actor, const char *action, const char *target,
-                       const cJSON *detail, char *err, size_t errsz);
+int store_audit_record(Store *s, const StoreActor *actor, const char *action, const char *target, const cJSON *detail,
+                       char *err, size_t errsz);
 
 /* Brings db from its current schema version to target (<= STORE_SCHEMA_VERSION), one transaction
  * per migration; refuses newer databases and foreign ones. Exposed for the tests, which build old

@@ -103,20 +103,14 @@ static int parse_models(const char *json, char ***ret, size_t *ret_n) {
         return 0;
 }
 
-static void secret_freep(char **p) {
-        if (*p) {
-                explicit_bzero(*p, strlen(*p));
-                free(*p);
-        }
-}
-
 /* Reads the KEY_COLUMNS of the current row. */
 static int read_key(sqlite3_stmt *st, int first, StoreApiKey *k) {
         StoreApiKey x = {};
         int r;
 
         if (store_column_strdup(st, first, &x.id) < 0 || store_column_strdup(st, first + 1, &x.name) < 0 ||
-            store_column_strdup(st, first + 2, &x.prefix) < 0 || store_column_strdup(st, first + 7, &x.created_by) < 0 ||
+            store_column_strdup(st, first + 2, &x.prefix) < 0 ||
+            store_column_strdup(st, first + 7, &x.created_by) < 0 ||
             store_column_strdup(st, first + 9, &x.labels_json) < 0) {
                 store_api_key_done(&x);
                 return -ENOMEM;
@@ -156,7 +150,8 @@ static int get_key(Store *s, const char *id, StoreApiKey **ret, char *err, size_
                 return store_errorf(err, errsz, -ENOMEM, "API key: out of memory");
         r = read_key(st, 0, k);
         if (r < 0)
-                return store_errorf(err, errsz, r, "API key %s: %s", id, r == -ENOMEM ? "out of memory" : "malformed row");
+                return store_errorf(err, errsz, r, "API key %s: %s", id,
+                                    r == -ENOMEM ? "out of memory" : "malformed row");
         *ret = TAKE_PTR(k);
         return 0;
 }
@@ -196,7 +191,7 @@ int store_api_key_create(Store *s, const StoreApiKeyParams *p, const StoreActor 
         _cleanup_tx_ StoreTx tx = {};
         _cleanup_stmt_ sqlite3_stmt *ins = NULL;
         _cleanup_(cJSON_Deletep) cJSON *detail = NULL;
-        _cleanup_(secret_freep) char *secret = NULL;
+        _cleanup_secret_ char *secret = NULL;
         _cleanup_free_ char *models = NULL, *labels = NULL;
         char id[17], prefix[STORE_API_KEY_DISPLAY_LEN + 1], when[TIME_RFC3339_MAX];
         uint8_t hash[32];
@@ -250,8 +245,8 @@ int store_api_key_create(Store *s, const StoreApiKeyParams *p, const StoreActor 
         if (r < 0)
                 return r;
         if (n > 0)
-                return store_errorf(err, errsz, -EEXIST, "an API key named \"%s\" exists: revoke it or pick another name",
-                                    p->name);
+                return store_errorf(err, errsz, -EEXIST,
+                                    "an API key named \"%s\" exists: revoke it or pick another name", p->name);
 
         r = store_prepare(s->db,
                           "INSERT INTO api_keys (id, hash, prefix, name, role, created_at, expires_at, created_by, "
@@ -406,7 +401,8 @@ int store_api_key_list(Store *s, StoreApiKey **ret, size_t *ret_n, char *err, si
                 if (r >= 0)
                         r = read_key(st, 0, &a[n]);
                 if (r < 0) {
-                        r = store_errorf(err, errsz, r, "API keys: %s", r == -ENOMEM ? "out of memory" : "malformed row");
+                        r = store_errorf(err, errsz, r, "API keys: %s",
+                                         r == -ENOMEM ? "out of memory" : "malformed row");
                         break;
                 }
                 n++;
@@ -425,7 +421,7 @@ int store_api_key_bootstrap(Store *s, StoreSecretPublish publish, void *userdata
         const StoreApiKeyParams params = { .name = STORE_BOOTSTRAP_KEY_NAME, .role = STORE_ROLE_ADMIN };
         _cleanup_tx_ StoreTx tx = {};
         _cleanup_stmt_ sqlite3_stmt *sel = NULL, *ins = NULL;
-        _cleanup_(secret_freep) char *secret = NULL;
+        _cleanup_secret_ char *secret = NULL;
         _cleanup_(store_api_key_freep) StoreApiKey *k = NULL;
         char e[256];
         int r;

@@ -1,4 +1,4 @@
-/* store-keys.h: API keys ("sk-sluice-…"): a role, optional expiry, model allow-list and labels; stored as SHA-256. */
+/* store-keys.h: API keys ("sk-sluice-..."): role, optional expiry, model allow-list, labels; stored as SHA-256. */
 #pragma once
 
 #include "store.h"
@@ -24,26 +24,26 @@ const char *store_role_to_string(StoreRole r);
 StoreRole store_role_from_string(const char *s);
 
 typedef struct StoreApiKey {
-        char *id;          /* public id: 16 hex digits; the actor in audit rows */
-        char *name;        /* unique among keys not revoked */
-        char *prefix;      /* the secret's first STORE_API_KEY_DISPLAY_LEN characters */
+        char *id;     /* public id: 16 hex digits; the actor in audit rows */
+        char *name;   /* unique among keys not revoked */
+        char *prefix; /* the secret's first STORE_API_KEY_DISPLAY_LEN characters */
         StoreRole role;
         uint64_t created_at;
         uint64_t expires_at; /* 0: never */
         uint64_t revoked_at; /* 0: not revoked */
         char *created_by;
-        char **models;       /* NULL-terminated allow-list; NULL: every model */
+        char **models; /* NULL-terminated allow-list; NULL: every model */
         size_t n_models;
-        char *labels_json;   /* a JSON object of string values, "{}" when none */
+        char *labels_json; /* a JSON object of string values, "{}" when none */
 } StoreApiKey;
 
 typedef struct StoreApiKeyParams {
-        const char *name;          /* see STORE_NAME_MAX */
+        const char *name; /* see STORE_NAME_MAX */
         StoreRole role;
         uint64_t ttl_usec;         /* 0: never expires; else 1s..STORE_API_KEY_TTL_MAX */
         const char *const *models; /* allow-list of model names; NULL or n_models == 0: all */
         size_t n_models;
-        const char *labels_json;   /* NULL, or an object of at most STORE_LABELS_MAX string values */
+        const char *labels_json; /* NULL, or an object of at most STORE_LABELS_MAX string values */
 } StoreApiKeyParams;
 
 void store_api_key_done(StoreApiKey *k);

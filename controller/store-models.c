@@ -148,7 +148,8 @@ int store_model_add(Store *s, const char *name, const char *source, const char *
                 return r;
         detail = cJSON_CreateObject();
         if (!detail || !cJSON_AddStringToObject(detail, "source", source) ||
-            !cJSON_AddStringToObject(detail, "sha256", digest) || !cJSON_AddNumberToObject(detail, "size", (double) size))
+            !cJSON_AddStringToObject(detail, "sha256", digest) ||
+            !cJSON_AddNumberToObject(detail, "size", (double) size))
                 return store_errorf(err, errsz, -ENOMEM, "model: out of memory");
         r = store_audit_record(s, actor, "model.add", name, detail, err, errsz);
         if (r < 0)
@@ -185,8 +186,8 @@ int store_model_remove(Store *s, const char *name, const StoreActor *actor, char
         if (r < 0)
                 return r;
         if (n > 0)
-                return store_errorf(err, errsz, -EBUSY, "model %s: used by %lld deployment(s); delete them first", name,
-                                    (long long) n);
+                return store_errorf(err, errsz, -EBUSY, "model %s: used by %lld deployment(s); delete them first",
+                                    name, (long long) n);
         r = store_prepare(s->db, "DELETE FROM models WHERE name = ?", &del, err, errsz);
         if (r < 0)
                 return r;

@@ -4,9 +4,9 @@
 #include "store.h"
 
 typedef struct StoreModel {
-        char *name;   /* unique; A-Z a-z 0-9 . _ - : / @ + */
-        char *source; /* a URL ("scheme://...") or an absolute path */
-        char *sha256; /* 64 lowercase hex digits */
+        char *name;    /* unique; A-Z a-z 0-9 . _ - : / @ + */
+        char *source;  /* a URL ("scheme://...") or an absolute path */
+        char *sha256;  /* 64 lowercase hex digits */
         uint64_t size; /* bytes */
         uint64_t created_at;
         char *created_by;

@@ -4,8 +4,8 @@
 #include "json.h"
 #include "store-internal.h"
 
-#define NODE_COLUMNS                                                                                   \
-        "id, name, zone, state, cert_serial, cert_not_after, enrolled_at, last_seen_at, revoked_at, "  \
+#define NODE_COLUMNS                                                                                                  \
+        "id, name, zone, state, cert_serial, cert_not_after, enrolled_at, last_seen_at, revoked_at, "                 \
         "labels, capacity, telemetry"
 
 static const char *const state_names[_STORE_NODE_STATE_MAX] = {
@@ -180,7 +180,8 @@ static int normalize_serial(const char *in, char out[static STORE_SERIAL_MAX + 1
                 in++;
         n = strnlen(in, STORE_SERIAL_MAX + 1);
         if (n > STORE_SERIAL_MAX)
-                return store_errorf(err, errsz, -EINVAL, "certificate serial: more than %d hex digits", STORE_SERIAL_MAX);
+                return store_errorf(err, errsz, -EINVAL, "certificate serial: more than %d hex digits",
+                                    STORE_SERIAL_MAX);
         for (size_t i = 0; i < n; i++) {
                 char c = in[i];
                 if (c >= 'A' && c <= 'F')
@@ -228,8 +229,8 @@ static int exec_text(Store *s, const char *sql, const char *a, const char *b, ch
         return r < 0 ? r : 0;
 }
 
-int store_node_enroll(Store *s, const char *name, StoreZone zone, const StoreActor *actor, StoreNode **ret,
-                      char *err, size_t errsz) {
+int store_node_enroll(Store *s, const char *name, StoreZone zone, const StoreActor *actor, StoreNode **ret, char *err,
+                      size_t errsz) {
         _cleanup_tx_ StoreTx tx = {};
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
         _cleanup_(store_node_freep) StoreNode *old = NULL;
@@ -298,9 +299,10 @@ int store_node_enroll(Store *s, const char *name, StoreZone zone, const StoreAct
                 r = store_random_uuid(id);
                 if (r < 0)
                         return store_errorf(err, errsz, r, "node id: no random bytes: %s", strerror(-r));
-                r = store_prepare(s->db,
-                                  "INSERT INTO nodes (id, name, zone, state, enrolled_at) VALUES (?, ?, ?, 'enrolled', ?)",
-                                  &st, err, errsz);
+                r = store_prepare(
+                        s->db,
+                        "INSERT INTO nodes (id, name, zone, state, enrolled_at) VALUES (?, ?, ?, 'enrolled', ?)", &st,
+                        err, errsz);
                 if (r < 0)
                         return r;
                 r = store_bind(st, err, errsz, "ttti", id, name, store_zone_to_string(zone), (int64_t) now);
@@ -327,8 +329,7 @@ int store_node_enroll(Store *s, const char *name, StoreZone zone, const StoreAct
         return r;
 }
 
-int store_node_set_cert(Store *s, const char *name, const char *serial, uint64_t not_after, char *err,
-                        size_t errsz) {
+int store_node_set_cert(Store *s, const char *name, const char *serial, uint64_t not_after, char *err, size_t errsz) {
         _cleanup_tx_ StoreTx tx = {};
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
         _cleanup_(store_node_freep) StoreNode *n = NULL;
@@ -409,7 +410,8 @@ int store_node_set_state(Store *s, const char *name, StoreNodeState state, char 
         if (!transition_ok(n->state, state))
                 return store_errorf(err, errsz, -EINVAL, "node %s: cannot go from %s to %s", name,
                                     store_node_state_to_string(n->state), store_node_state_to_string(state));
-        r = exec_text(s, "UPDATE nodes SET state = ? WHERE id = ?", store_node_state_to_string(state), n->id, err, errsz);
+        r = exec_text(s, "UPDATE nodes SET state = ? WHERE id = ?", store_node_state_to_string(state), n->id, err,
+                      errsz);
         if (r < 0)
                 return r;
         return store_tx_commit(&tx, err, errsz);

@@ -27,11 +27,11 @@ typedef struct StoreNode {
         char *cert_serial;       /* lowercase hex without leading zeros; NULL before the first */
         uint64_t cert_not_after; /* 0: no certificate yet */
         uint64_t enrolled_at;
-        uint64_t last_seen_at;   /* 0: never */
-        uint64_t revoked_at;     /* 0: not revoked */
-        char *labels_json;       /* object of strings, set by admins */
-        char *capacity_json;     /* object, reported by the agent at registration */
-        char *telemetry_json;    /* object, the last heartbeat's telemetry */
+        uint64_t last_seen_at; /* 0: never */
+        uint64_t revoked_at;   /* 0: not revoked */
+        char *labels_json;     /* object of strings, set by admins */
+        char *capacity_json;   /* object, reported by the agent at registration */
+        char *telemetry_json;  /* object, the last heartbeat's telemetry */
 } StoreNode;
 
 typedef struct StoreRevokedCert {
@@ -54,14 +54,13 @@ void store_revoked_certs_free(StoreRevokedCert *a, size_t n);
  * moves it to zone, revokes its previous certificate serial ("re-enrolled") and clears its
  * certificate, telemetry, capacity and deployment statuses. State becomes enrolled. Refuses more
  * than max_nodes nodes with -E2BIG. Audited as "node.enroll". ret (may be NULL) gets the node. */
-int store_node_enroll(Store *s, const char *name, StoreZone zone, const StoreActor *actor, StoreNode **ret,
-                      char *err, size_t errsz);
+int store_node_enroll(Store *s, const char *name, StoreZone zone, const StoreActor *actor, StoreNode **ret, char *err,
+                      size_t errsz);
 
 /* Records the certificate issued to the node (at enrollment and at each renewal; the previous one
  * stays valid until it expires). serial: 1..STORE_SERIAL_MAX hex digits, any case, stored
  * normalised. -EPERM for a revoked node or a revoked serial. */
-int store_node_set_cert(Store *s, const char *name, const char *serial, uint64_t not_after, char *err,
-                        size_t errsz);
+int store_node_set_cert(Store *s, const char *name, const char *serial, uint64_t not_after, char *err, size_t errsz);
 
 /* Moves the node along enrolled -> online <-> lost (same state: no-op). -EPERM for a revoked node,
  * -EINVAL for any other transition (revocation is store_node_revoke). */

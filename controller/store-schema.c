@@ -105,10 +105,11 @@ int store_schema_read_version(sqlite3 *db, unsigned *ret, char *err, size_t errs
         int64_t v;
         int r;
 
-        r = store_prepare(db,
-                          "SELECT (SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = 'schema_version'),"
-                          "       (SELECT count(*) FROM sqlite_schema WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\')",
-                          &probe, err, errsz);
+        r = store_prepare(
+                db,
+                "SELECT (SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = 'schema_version'),"
+                "       (SELECT count(*) FROM sqlite_schema WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\')",
+                &probe, err, errsz);
         if (r < 0)
                 return r;
         r = store_step(probe, err, errsz);

@@ -69,7 +69,7 @@ int store_join_token_create(Store *s, const char *node_name, StoreZone zone, uin
         _cleanup_tx_ StoreTx tx = {};
         _cleanup_stmt_ sqlite3_stmt *prune = NULL, *ins = NULL;
         _cleanup_(cJSON_Deletep) cJSON *detail = NULL;
-        _cleanup_free_ char *secret = NULL;
+        _cleanup_secret_ char *secret = NULL;
         char id[17], when[TIME_RFC3339_MAX];
         uint8_t hash[32];
         uint64_t now;
@@ -105,12 +105,12 @@ int store_join_token_create(Store *s, const char *node_name, StoreZone zone, uin
         if (r < 0)
                 return r;
         now = store_now(s);
-        r = store_prepare(s->db,
-                          "DELETE FROM join_tokens WHERE expires_at < ?", /* used_at <= expires_at */
+        r = store_prepare(s->db, "DELETE FROM join_tokens WHERE expires_at < ?", /* used_at <= expires_at */
                           &prune, err, errsz);
         if (r < 0)
                 return r;
-        r = store_bind(prune, err, errsz, "i", (int64_t) (now > STORE_JOIN_TOKEN_RETENTION ? now - STORE_JOIN_TOKEN_RETENTION : 0));
+        r = store_bind(prune, err, errsz, "i",
+                       (int64_t) (now > STORE_JOIN_TOKEN_RETENTION ? now - STORE_JOIN_TOKEN_RETENTION : 0));
         if (r < 0)
                 return r;
         r = store_step(prune, err, errsz);
@@ -171,8 +171,8 @@ int store_join_token_create(Store *s, const char *node_name, StoreZone zone, uin
         return 0;
 }
 
-int store_join_token_redeem(Store *s, const char *token, const char *node_name, StoreZone zone,
-                            StoreJoinToken **ret, char *err, size_t errsz) {
+int store_join_token_redeem(Store *s, const char *token, const char *node_name, StoreZone zone, StoreJoinToken **ret,
+                            char *err, size_t errsz) {
         _cleanup_tx_ StoreTx tx = {};
         _cleanup_stmt_ sqlite3_stmt *sel = NULL, *upd = NULL;
         _cleanup_(store_join_token_done) StoreJoinToken t = {};

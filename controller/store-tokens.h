@@ -13,13 +13,13 @@
 #define STORE_JOIN_TOKEN_LIST_MAX 10000
 
 typedef struct StoreJoinToken {
-        char *id;          /* public handle: 16 hex digits (not the secret) */
-        char *node_name;   /* the only node name that may redeem it */
-        StoreZone zone;    /* the only zone it enrolls into */
+        char *id;        /* public handle: 16 hex digits (not the secret) */
+        char *node_name; /* the only node name that may redeem it */
+        StoreZone zone;  /* the only zone it enrolls into */
         uint64_t created_at;
         uint64_t expires_at;
-        uint64_t used_at;  /* 0: not redeemed */
-        char *created_by;  /* actor key id */
+        uint64_t used_at; /* 0: not redeemed */
+        char *created_by; /* actor key id */
 } StoreJoinToken;
 
 void store_join_token_done(StoreJoinToken *t);
@@ -41,8 +41,8 @@ int store_join_token_create(Store *s, const char *node_name, StoreZone zone, uin
  * leaves the token unused. Errors: -EINVAL malformed, -ENOENT unknown, -EALREADY already used,
  * -ETIMEDOUT expired, -EPERM wrong node name or zone. ret (may be NULL) gets the record (owned by
  * the caller). Inside store_begin() it becomes durable with the enrollment that follows. */
-int store_join_token_redeem(Store *s, const char *token, const char *node_name, StoreZone zone,
-                            StoreJoinToken **ret, char *err, size_t errsz);
+int store_join_token_redeem(Store *s, const char *token, const char *node_name, StoreZone zone, StoreJoinToken **ret,
+                            char *err, size_t errsz);
 
 /* Deletes a token by id, used or not (-ENOENT if none). Audited as "join_token.delete". */
 int store_join_token_delete(Store *s, const char *id, const StoreActor *actor, char *err, size_t errsz);

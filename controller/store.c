@@ -379,7 +379,8 @@ int store_check_actor(const StoreActor *a, char *err, size_t errsz) {
                 return store_errorf(err, errsz, -EINVAL, "request id: must be 1..%d bytes", STORE_REQUEST_ID_MAX);
         for (size_t i = 0; i < n; i++)
                 if ((unsigned char) a->request_id[i] <= 0x20 || (unsigned char) a->request_id[i] >= 0x7f)
-                        return store_errorf(err, errsz, -EINVAL, "request id: byte 0x%02x at offset %zu is not allowed",
+                        return store_errorf(err, errsz, -EINVAL,
+                                            "request id: byte 0x%02x at offset %zu is not allowed",
                                             (unsigned char) a->request_id[i], i);
         return 0;
 }
@@ -398,8 +399,8 @@ static int check_labels(const char *field, const cJSON *obj, char *err, size_t e
                         return store_errorf(err, errsz, -EINVAL, "%s: a label key must be 1..%d bytes", field,
                                             STORE_LABEL_KEY_MAX);
                 if (!is_alnum(k[0]))
-                        return store_errorf(err, errsz, -EINVAL, "%s.%s: a label key must start with a letter or digit",
-                                            field, k);
+                        return store_errorf(err, errsz, -EINVAL,
+                                            "%s.%s: a label key must start with a letter or digit", field, k);
                 for (size_t i = 1; i < klen; i++)
                         if (!is_alnum(k[i]) && !strchr("._/-", k[i]))
                                 return store_errorf(err, errsz, -EINVAL,
@@ -416,7 +417,8 @@ static int check_labels(const char *field, const cJSON *obj, char *err, size_t e
                                             STORE_LABEL_VALUE_MAX);
                 for (const char *p = item->valuestring; *p; p++)
                         if ((unsigned char) *p < 0x20 || *p == 0x7f)
-                                return store_errorf(err, errsz, -EINVAL, "%s.%s: control character in value", field, k);
+                                return store_errorf(err, errsz, -EINVAL, "%s.%s: control character in value", field,
+                                                    k);
         }
         return 0;
 }
@@ -691,7 +693,8 @@ int store_integrity_check(Store *s, char *err, size_t errsz) {
                 return r;
         v = r > 0 ? sqlite3_column_text(st, 0) : NULL;
         if (!v || !streq((const char *) v, "ok"))
-                return store_errorf(err, errsz, -EBADMSG, "integrity check failed: %s", v ? (const char *) v : "no answer");
+                return store_errorf(err, errsz, -EBADMSG, "integrity check failed: %s",
+                                    v ? (const char *) v : "no answer");
         r = store_prepare(s->db, "PRAGMA foreign_key_check", &fk, err, errsz);
         if (r < 0)
                 return r;

@@ -12,17 +12,17 @@ typedef struct Store Store;
 
 /* Limits on single values. A value past one is refused with -EINVAL (or -E2BIG for sizes) and an
  * error line naming the field; nothing is written. */
-#define STORE_NAME_MAX 64           /* node, key and model names, label keys' bytes are below */
-#define STORE_ACTOR_MAX 64          /* StoreActor.key_id */
-#define STORE_REQUEST_ID_MAX 128    /* StoreActor.request_id */
-#define STORE_LABELS_MAX 32         /* entries in a labels object */
-#define STORE_LABEL_KEY_MAX 63      /* bytes of a label key */
-#define STORE_LABEL_VALUE_MAX 255   /* bytes of a label value */
-#define STORE_JSON_MAX 4096         /* labels, capacity, placement, audit detail (canonical JSON) */
-#define STORE_TELEMETRY_MAX 16384   /* a node's last telemetry (canonical JSON) */
-#define STORE_REASON_MAX 256        /* revocation and failure reasons */
-#define STORE_SOURCE_MAX 2048       /* a model's source URL or path */
-#define STORE_TOKEN_MAX 256         /* a presented join token or API key (longer is malformed) */
+#define STORE_NAME_MAX 64         /* node, API key and model names; ids */
+#define STORE_ACTOR_MAX 64        /* StoreActor.key_id */
+#define STORE_REQUEST_ID_MAX 128  /* StoreActor.request_id */
+#define STORE_LABELS_MAX 32       /* entries in a labels object */
+#define STORE_LABEL_KEY_MAX 63    /* bytes of a label key */
+#define STORE_LABEL_VALUE_MAX 255 /* bytes of a label value */
+#define STORE_JSON_MAX 4096       /* labels, capacity, audit detail (canonical JSON) */
+#define STORE_TELEMETRY_MAX 16384 /* a node's last telemetry (canonical JSON) */
+#define STORE_REASON_MAX 256      /* revocation and failure reasons */
+#define STORE_SOURCE_MAX 2048     /* a model's source URL or path */
+#define STORE_TOKEN_MAX 256       /* a presented join token or API key (longer is malformed) */
 
 /* Limits on counts and the lock wait; defaults below, changed with store_set_limits(). */
 typedef struct StoreLimits {
@@ -34,12 +34,12 @@ typedef struct StoreLimits {
         unsigned busy_timeout_ms; /* how long a write waits for another connection's lock */
 } StoreLimits;
 
-#define STORE_LIMITS_DEFAULT                                                                           \
-        ((StoreLimits){ .max_nodes = 10000,                                                            \
-                        .max_api_keys = 10000,                                                         \
-                        .max_join_tokens = 1000,                                                       \
-                        .max_models = 1000,                                                            \
-                        .max_deployments = 1000,                                                       \
+#define STORE_LIMITS_DEFAULT                                                                                          \
+        ((StoreLimits){ .max_nodes = 10000,                                                                           \
+                        .max_api_keys = 10000,                                                                        \
+                        .max_join_tokens = 1000,                                                                      \
+                        .max_models = 1000,                                                                           \
+                        .max_deployments = 1000,                                                                      \
                         .busy_timeout_ms = 5000 })
 
 typedef enum StoreZone {

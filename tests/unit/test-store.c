@@ -243,7 +243,8 @@ TEST(join_token_refusals) {
         char *t = NULL;
 
         ASSERT_NOT_NULL(s);
-        ASSERT_OK(store_join_token_create(s, "gpu-2", STORE_ZONE_PUBLIC, 2 * HOUR, &admin, &t1, NULL, err, sizeof err));
+        ASSERT_OK(
+                store_join_token_create(s, "gpu-2", STORE_ZONE_PUBLIC, 2 * HOUR, &admin, &t1, NULL, err, sizeof err));
 
         /* wrong name or zone: -EPERM, token stays usable */
         ASSERT_ERROR(store_join_token_redeem(s, t1, "gpu-3", STORE_ZONE_PUBLIC, NULL, err, sizeof err), -EPERM);
@@ -281,8 +282,10 @@ TEST(join_token_refusals) {
         long_name[64] = '\0';
         ASSERT_OK(store_join_token_create(s, long_name, STORE_ZONE_PRIVATE, 0, &admin, &t, NULL, err, sizeof err));
         t = mfree(t);
-        ASSERT_ERROR(store_join_token_create(s, "", STORE_ZONE_PRIVATE, 0, &admin, &t, NULL, err, sizeof err), -EINVAL);
-        ASSERT_ERROR(store_join_token_create(s, "-x", STORE_ZONE_PRIVATE, 0, &admin, &t, NULL, err, sizeof err), -EINVAL);
+        ASSERT_ERROR(store_join_token_create(s, "", STORE_ZONE_PRIVATE, 0, &admin, &t, NULL, err, sizeof err),
+                     -EINVAL);
+        ASSERT_ERROR(store_join_token_create(s, "-x", STORE_ZONE_PRIVATE, 0, &admin, &t, NULL, err, sizeof err),
+                     -EINVAL);
         ASSERT_ERROR(store_join_token_create(s, "x", (StoreZone) 7, 0, &admin, &t, NULL, err, sizeof err), -EINVAL);
         ASSERT_ERROR(store_join_token_create(s, "x", STORE_ZONE_PRIVATE, 8 * USEC_PER_DAY, &admin, &t, NULL, err,
                                              sizeof err),
@@ -311,10 +314,12 @@ TEST(join_token_limit_delete_and_pruning) {
         ASSERT_NOT_NULL(s);
         store_set_limits(s, &(StoreLimits){ .max_join_tokens = 2 });
         for (int i = 0; i < 2; i++) {
-                ASSERT_OK(store_join_token_create(s, "gpu", STORE_ZONE_PRIVATE, HOUR, &admin, &t, NULL, err, sizeof err));
+                ASSERT_OK(store_join_token_create(s, "gpu", STORE_ZONE_PRIVATE, HOUR, &admin, &t, NULL, err,
+                                                  sizeof err));
                 t = mfree(t);
         }
-        ASSERT_ERROR(store_join_token_create(s, "gpu", STORE_ZONE_PRIVATE, 0, &admin, &t, NULL, err, sizeof err), -E2BIG);
+        ASSERT_ERROR(store_join_token_create(s, "gpu", STORE_ZONE_PRIVATE, 0, &admin, &t, NULL, err, sizeof err),
+                     -E2BIG);
         ASSERT_CONTAINS(err, "limit 2");
         /* expired tokens do not count, and are deleted 30 days after expiry */
         store_set_now(s, T0 + 2 * HOUR);
@@ -437,6 +442,7 @@ TEST(api_key_create_lookup_revoke) {
         ASSERT_NULL(got);
 
         /* the name is free again once revoked */
+        store_set_now(s, T0 + 1);
         ASSERT_OK(store_api_key_create(s, &(StoreApiKeyParams){ .name = "ci-bot", .role = STORE_ROLE_AUDITOR }, &admin,
                                        &again, NULL, err, sizeof err));
         ASSERT_OK(store_api_key_get(s, k->id, &got, err, sizeof err));
@@ -464,11 +470,11 @@ TEST(api_key_refusals) {
         ASSERT_ERROR(store_api_key_create(s, &p, &admin, &secret, NULL, err, sizeof err), -EEXIST);
         ASSERT_CONTAINS(err, "named \"k\" exists");
 
-#define REFUSED(params, e, text)                                                                       \
-        do {                                                                                           \
-                StoreApiKeyParams _p = params;                                                         \
-                ASSERT_ERROR(store_api_key_create(s, &_p, &admin, &secret, NULL, err, sizeof err), e); \
-                ASSERT_CONTAINS(err, text);                                                            \
+#define REFUSED(params, e, text)                                                                                      \
+        do {                                                                                                          \
+                StoreApiKeyParams _p = params;                                                                        \
+                ASSERT_ERROR(store_api_key_create(s, &_p, &admin, &secret, NULL, err, sizeof err), e);                \
+                ASSERT_CONTAINS(err, text);                                                                           \
         } while (0)
 
         REFUSED(((StoreApiKeyParams){ .name = "x", .role = (StoreRole) 9 }), -EINVAL, "role");
@@ -479,8 +485,10 @@ TEST(api_key_refusals) {
         REFUSED(((StoreApiKeyParams){ .name = "x", .models = dup, .n_models = 2 }), -EINVAL, "listed twice");
         REFUSED(((StoreApiKeyParams){ .name = "x", .models = bad, .n_models = 1 }), -EINVAL, "models");
         REFUSED(((StoreApiKeyParams){ .name = "x", .labels_json = "[1]" }), -EINVAL, "expected a JSON object");
-        REFUSED(((StoreApiKeyParams){ .name = "x", .labels_json = "{\"a\":1}" }), -EINVAL, "labels.a: expected string");
-        REFUSED(((StoreApiKeyParams){ .name = "x", .labels_json = "{\"a\":\"1\",\"a\":\"2\"}" }), -EINVAL, "duplicate");
+        REFUSED(((StoreApiKeyParams){ .name = "x", .labels_json = "{\"a\":1}" }), -EINVAL,
+                "labels.a: expected string");
+        REFUSED(((StoreApiKeyParams){ .name = "x", .labels_json = "{\"a\":\"1\",\"a\":\"2\"}" }), -EINVAL,
+                "duplicate");
         REFUSED(((StoreApiKeyParams){ .name = "x", .labels_json = "{\"a b\":\"1\"}" }), -EINVAL, "not allowed");
         REFUSED(((StoreApiKeyParams){ .name = "x", .labels_json = "{\"a\":\"\\n\"}" }), -EINVAL, "control");
         REFUSED(((StoreApiKeyParams){ .name = "x", .labels_json = "{\"a\":" }), -EINVAL, "invalid JSON");
@@ -499,7 +507,8 @@ TEST(api_key_refusals) {
         ASSERT_NULL(secret);
 
         store_set_limits(s, &(StoreLimits){ .max_api_keys = 2 });
-        ASSERT_OK(store_api_key_create(s, &(StoreApiKeyParams){ .name = "k2" }, &admin, &secret, NULL, err, sizeof err));
+        ASSERT_OK(
+                store_api_key_create(s, &(StoreApiKeyParams){ .name = "k2" }, &admin, &secret, NULL, err, sizeof err));
         secret = mfree(secret);
         REFUSED(((StoreApiKeyParams){ .name = "k3" }), -E2BIG, "too many API keys");
 #undef REFUSED
@@ -556,7 +565,9 @@ TEST(roles_and_zones_round_trip) {
         for (int i = 0; i < _STORE_NODE_STATE_MAX; i++)
                 ASSERT_EQ(store_node_state_from_string(store_node_state_to_string((StoreNodeState) i)), i);
         for (int i = 0; i < _STORE_DEPLOYMENT_STATE_MAX; i++)
-                ASSERT_EQ(store_deployment_state_from_string(store_deployment_state_to_string((StoreDeploymentState) i)), i);
+                ASSERT_EQ(
+                        store_deployment_state_from_string(store_deployment_state_to_string((StoreDeploymentState) i)),
+                        i);
         for (int i = 0; i < _STORE_REPLICA_STATUS_MAX; i++)
                 ASSERT_EQ(store_replica_status_from_string(store_replica_status_to_string((StoreReplicaStatus) i)), i);
 }
@@ -753,29 +764,41 @@ TEST(deployments_lifecycle_and_node_status) {
         ASSERT_OK(store_node_enroll(s, "gpu-1", STORE_ZONE_PRIVATE, &admin, NULL, err, sizeof err));
         ASSERT_OK(store_node_enroll(s, "gpu-2", STORE_ZONE_PRIVATE, &admin, NULL, err, sizeof err));
 
-#define PARAMS(pl, r, w) (&(StoreDeploymentParams){ .model = "m", .placement_json = (pl), .replicas = (r), .canary_weight = (w) })
-        ASSERT_ERROR(store_deployment_create(s, &(StoreDeploymentParams){ .model = "x", .placement_json = "{\"zones\":[\"private\"]}", .replicas = 1 },
+#define PARAMS(pl, r, w)                                                                                              \
+        (&(StoreDeploymentParams){ .model = "m", .placement_json = (pl), .replicas = (r), .canary_weight = (w) })
+        ASSERT_ERROR(store_deployment_create(s,
+                                             &(StoreDeploymentParams){ .model = "x",
+                                                                       .placement_json = "{\"zones\":[\"private\"]}",
+                                                                       .replicas = 1 },
                                              &admin, NULL, err, sizeof err),
                      -ENOENT);
-        ASSERT_ERROR(store_deployment_create(s, PARAMS("{\"zones\":[\"moon\"]}", 1, 0), &admin, NULL, err, sizeof err), -EINVAL);
-        ASSERT_ERROR(store_deployment_create(s, PARAMS("{\"zones\":[]}", 1, 0), &admin, NULL, err, sizeof err), -EINVAL);
+        ASSERT_ERROR(store_deployment_create(s, PARAMS("{\"zones\":[\"moon\"]}", 1, 0), &admin, NULL, err, sizeof err),
+                     -EINVAL);
+        ASSERT_ERROR(store_deployment_create(s, PARAMS("{\"zones\":[]}", 1, 0), &admin, NULL, err, sizeof err),
+                     -EINVAL);
         ASSERT_CONTAINS(err, "at least one");
-        ASSERT_ERROR(store_deployment_create(s, PARAMS("{\"gpus\":[]}", 1, 0), &admin, NULL, err, sizeof err), -EINVAL);
+        ASSERT_ERROR(store_deployment_create(s, PARAMS("{\"gpus\":[]}", 1, 0), &admin, NULL, err, sizeof err),
+                     -EINVAL);
         ASSERT_CONTAINS(err, "unknown field");
-        ASSERT_ERROR(store_deployment_create(s, PARAMS("{\"nodes\":[\"a\",\"a\"]}", 1, 0), &admin, NULL, err, sizeof err),
+        ASSERT_ERROR(
+                store_deployment_create(s, PARAMS("{\"nodes\":[\"a\",\"a\"]}", 1, 0), &admin, NULL, err, sizeof err),
+                -EINVAL);
+        ASSERT_ERROR(store_deployment_create(s, PARAMS("{\"nodes\":\"a\"}", 1, 0), &admin, NULL, err, sizeof err),
                      -EINVAL);
-        ASSERT_ERROR(store_deployment_create(s, PARAMS("{\"nodes\":\"a\"}", 1, 0), &admin, NULL, err, sizeof err), -EINVAL);
-        ASSERT_ERROR(store_deployment_create(s, PARAMS("{\"zones\":[\"private\",\"public\",\"private\"]}", 1, 0), &admin,
-                                             NULL, err, sizeof err),
+        ASSERT_ERROR(store_deployment_create(s, PARAMS("{\"zones\":[\"private\",\"public\",\"private\"]}", 1, 0),
+                                             &admin, NULL, err, sizeof err),
                      -E2BIG);
-        ASSERT_ERROR(store_deployment_create(s, PARAMS("{\"zones\":[\"private\"]}", 0, 0), &admin, NULL, err, sizeof err),
+        ASSERT_ERROR(
+                store_deployment_create(s, PARAMS("{\"zones\":[\"private\"]}", 0, 0), &admin, NULL, err, sizeof err),
+                -EINVAL);
+        ASSERT_ERROR(store_deployment_create(s, PARAMS("{\"zones\":[\"private\"]}", 1025, 0), &admin, NULL, err,
+                                             sizeof err),
                      -EINVAL);
-        ASSERT_ERROR(store_deployment_create(s, PARAMS("{\"zones\":[\"private\"]}", 1025, 0), &admin, NULL, err, sizeof err),
-                     -EINVAL);
-        ASSERT_ERROR(store_deployment_create(s, PARAMS("{\"zones\":[\"private\"]}", 1, 101), &admin, NULL, err, sizeof err),
-                     -EINVAL);
-        ASSERT_OK(store_deployment_create(s, PARAMS("{ \"zones\": [\"private\"], \"nodes\": [\"gpu-1\"] }", 2, 10), &admin,
-                                          &d, err, sizeof err));
+        ASSERT_ERROR(
+                store_deployment_create(s, PARAMS("{\"zones\":[\"private\"]}", 1, 101), &admin, NULL, err, sizeof err),
+                -EINVAL);
+        ASSERT_OK(store_deployment_create(s, PARAMS("{ \"zones\": [\"private\"], \"nodes\": [\"gpu-1\"] }", 2, 10),
+                                          &admin, &d, err, sizeof err));
 #undef PARAMS
         ASSERT_UEQ(strlen(d->id), 36);
         ASSERT_STREQ(d->placement_json, "{\"zones\":[\"private\"],\"nodes\":[\"gpu-1\"]}");
@@ -793,10 +816,14 @@ TEST(deployments_lifecycle_and_node_status) {
 
         ASSERT_OK(store_deployment_node_set(s, d->id, "gpu-1", STORE_REPLICA_LOADING, NULL, err, sizeof err));
         ASSERT_OK(store_deployment_node_set(s, d->id, "gpu-1", STORE_REPLICA_READY, NULL, err, sizeof err));
-        ASSERT_OK(store_deployment_node_set(s, d->id, "gpu-2", STORE_REPLICA_FAILED, "out of GPU memory", err, sizeof err));
-        ASSERT_ERROR(store_deployment_node_set(s, d->id, "gpu-9", STORE_REPLICA_READY, NULL, err, sizeof err), -ENOENT);
-        ASSERT_ERROR(store_deployment_node_set(s, "nope", "gpu-1", STORE_REPLICA_READY, NULL, err, sizeof err), -ENOENT);
-        ASSERT_ERROR(store_deployment_node_set(s, d->id, "gpu-1", (StoreReplicaStatus) 5, NULL, err, sizeof err), -EINVAL);
+        ASSERT_OK(store_deployment_node_set(s, d->id, "gpu-2", STORE_REPLICA_FAILED, "out of GPU memory", err,
+                                            sizeof err));
+        ASSERT_ERROR(store_deployment_node_set(s, d->id, "gpu-9", STORE_REPLICA_READY, NULL, err, sizeof err),
+                     -ENOENT);
+        ASSERT_ERROR(store_deployment_node_set(s, "nope", "gpu-1", STORE_REPLICA_READY, NULL, err, sizeof err),
+                     -ENOENT);
+        ASSERT_ERROR(store_deployment_node_set(s, d->id, "gpu-1", (StoreReplicaStatus) 5, NULL, err, sizeof err),
+                     -EINVAL);
         ASSERT_OK(store_deployment_node_list(s, d->id, &nodes, &n, err, sizeof err));
         ASSERT_UEQ(n, 2);
         ASSERT_STREQ(nodes[0].node_name, "gpu-1");
@@ -832,9 +859,14 @@ TEST(deployments_lifecycle_and_node_status) {
         /* the count limit */
         ASSERT_OK(store_model_add(s, "m", "/m.gguf", sha, 1, &admin, NULL, err, sizeof err));
         store_set_limits(s, &(StoreLimits){ .max_deployments = 1 });
-        ASSERT_OK(store_deployment_create(s, &(StoreDeploymentParams){ .model = "m", .placement_json = "{\"zones\":[\"public\"]}", .replicas = 1 },
-                                          &admin, NULL, err, sizeof err));
-        ASSERT_ERROR(store_deployment_create(s, &(StoreDeploymentParams){ .model = "m", .placement_json = "{\"zones\":[\"public\"]}", .replicas = 1 },
+        ASSERT_OK(store_deployment_create(
+                s,
+                &(StoreDeploymentParams){ .model = "m", .placement_json = "{\"zones\":[\"public\"]}", .replicas = 1 },
+                &admin, NULL, err, sizeof err));
+        ASSERT_ERROR(store_deployment_create(s,
+                                             &(StoreDeploymentParams){ .model = "m",
+                                                                       .placement_json = "{\"zones\":[\"public\"]}",
+                                                                       .replicas = 1 },
                                              &admin, NULL, err, sizeof err),
                      -E2BIG);
 }
@@ -884,7 +916,8 @@ TEST(audit_records_every_admin_write_without_secrets) {
                                    sizeof err));
         ASSERT_UEQ(n, 1);
         store_audit_entries_free(e, n);
-        ASSERT_OK(store_audit_list(s, &(StoreAuditFilter){ .since = T0 + 1, .until = T0 + 2 }, &e, &n, err, sizeof err));
+        ASSERT_OK(
+                store_audit_list(s, &(StoreAuditFilter){ .since = T0 + 1, .until = T0 + 2 }, &e, &n, err, sizeof err));
         ASSERT_UEQ(n, 1);
         ASSERT_STREQ(e[0].action, "api_key.create");
         store_audit_entries_free(e, n);
@@ -899,9 +932,9 @@ TEST(audit_records_every_admin_write_without_secrets) {
                 ASSERT_STREQ(e[1].action, "join_token.create");
                 store_audit_entries_free(e, n);
         }
-        ASSERT_ERROR(store_audit_list(s, &(StoreAuditFilter){ .limit = STORE_AUDIT_LIST_MAX + 1 }, &e, &n, err,
-                                      sizeof err),
-                     -EINVAL);
+        ASSERT_ERROR(
+                store_audit_list(s, &(StoreAuditFilter){ .limit = STORE_AUDIT_LIST_MAX + 1 }, &e, &n, err, sizeof err),
+                -EINVAL);
 
         /* secrets and bad values are refused */
         {
@@ -986,8 +1019,13 @@ TEST(field_limits) {
                      -EINVAL);
         ASSERT_CONTAINS(err, "request id");
         ASSERT_OK(store_audit_append(s, &(StoreActor){ .key_id = key64 }, "x.y", NULL, NULL, err, sizeof err));
-        key64[0] = '.';
-        ASSERT_OK(store_audit_append(s, &(StoreActor){ .key_id = key64 }, "x.y", NULL, NULL, err, sizeof err));
+        {
+                _cleanup_free_ char *key65 = repeat('k', 65);
+                ASSERT_ERROR(
+                        store_audit_append(s, &(StoreActor){ .key_id = key65 }, "x.y", NULL, NULL, err, sizeof err),
+                        -EINVAL);
+                ASSERT_CONTAINS(err, "actor: longer than 64");
+        }
         ASSERT_ERROR(store_audit_append(s, &admin, action, NULL, NULL, err, sizeof err), -EINVAL);
         ASSERT_ERROR(store_audit_append(s, &admin, "x.y", target, NULL, err, sizeof err), -E2BIG);
 
@@ -1004,8 +1042,9 @@ TEST(field_limits) {
         for (int i = 0; i <= STORE_PLACEMENT_NODES_MAX; i++)
                 k += (size_t) snprintf(nodes + k, sizeof nodes - k, "%s\"n%d\"", i ? "," : "", i);
         snprintf(nodes + k, sizeof nodes - k, "]}");
-        ASSERT_ERROR(store_deployment_create(s, &(StoreDeploymentParams){ .model = "m", .placement_json = nodes, .replicas = 1 },
-                                             &admin, NULL, err, sizeof err),
+        ASSERT_ERROR(store_deployment_create(
+                             s, &(StoreDeploymentParams){ .model = "m", .placement_json = nodes, .replicas = 1 },
+                             &admin, NULL, err, sizeof err),
                      -E2BIG);
         ASSERT_CONTAINS(err, "placement.nodes: too many");
 }
@@ -1047,7 +1086,8 @@ TEST(enrollment_in_one_transaction_commits_or_rolls_back_together) {
         n = store_node_free(n);
         ASSERT_OK(store_node_get(s, "gpu-tx", &n, err, sizeof err));
         ASSERT_STREQ(n->cert_serial, "1");
-        ASSERT_ERROR(store_join_token_redeem(s, token, "gpu-tx", STORE_ZONE_PRIVATE, NULL, err, sizeof err), -EALREADY);
+        ASSERT_ERROR(store_join_token_redeem(s, token, "gpu-tx", STORE_ZONE_PRIVATE, NULL, err, sizeof err),
+                     -EALREADY);
         ASSERT_EQ(sql_int(s->db, "SELECT count(*) FROM audit WHERE action = 'node.enroll'"), 1);
 }
 

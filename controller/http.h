@@ -1,0 +1,48 @@
+/* http.h: one HTTP request on the API listener, from first header to last byte of the response,
+ * and the helpers handlers use to answer (JSON bodies, OpenAI-shaped errors). */
+#pragma once
+
+#include <cjson/cJSON.h>
+#include <stdbool.h>
+
+#include "routes.h"
+#include "strbuf.h"
+
+struct lws;
+typedef struct Controller Controller;
+typedef struct StoreApiKey StoreApiKey;
+
+#define HTTP_REQUEST_ID_MAX 128
+
+typedef struct HttpRequest {
+        struct lws *wsi;
+        Controller *ctl;
+        char method[8];
+        char path[1024];
+        char request_id[HTTP_REQUEST_ID_MAX + 1];
+        const Route *route;
+        RouteParams params;
+        Principal principal;
+        StoreApiKey *key;     /* the caller's API key when it presented one */
+        StrBuf body;          /* request body, limited to max_body_bytes */
+        bool body_too_large;
+        /* the response */
+        int status;
+        StrBuf response;      /* body to send */
+        const char *content_type;
+        char allow[64];       /* Allow header for 405 */
+        size_t sent;          /* bytes of response already written */
+        bool headers_sent;
+} HttpRequest;
+
+/* Sets a JSON response (takes ownership of body). */
+void http_reply_json(HttpRequest *r, int status, cJSON *body);
+/* Sets an error response shaped as OpenAI's: {"error":{"message","type","code"}}. */
+void http_reply_error(HttpRequest *r, int status, const char *type, const char *code, const char *fmt, ...)
+        __attribute__((format(printf, 5, 6)));
+/* Parses the request body as a JSON object; on failure replies 400 (naming the problem) and returns
+ * a negative errno. */
+int http_body_json(HttpRequest *r, cJSON **ret);
+
+/* The "type" of an OpenAI error for a status code. */
+const char *http_error_type(int status);

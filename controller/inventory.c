@@ -1,0 +1,106 @@
+/* inventory.c: connected agents by node name, their outgoing frame queues, and silence detection. */
+#include "inventory.h"
+
+#include <errno.h>
+#include <libwebsockets.h>
+#include <stdlib.h>
+
+#include "hashmap.h"
+
+struct Inventory {
+        Hashmap *by_name; /* name -> AgentConn (not owned: it is the wsi's session data) */
+};
+
+int inventory_new(Inventory **ret) {
+        Inventory *inv = calloc(1, sizeof *inv);
+        int r;
+
+        if (!inv)
+                return -ENOMEM;
+        r = hashmap_new(NULL, &inv->by_name);
+        if (r < 0) {
+                free(inv);
+                return r;
+        }
+        *ret = inv;
+        return 0;
+}
+
+Inventory *inventory_free(Inventory *inv) {
+        if (!inv)
+                return NULL;
+        hashmap_free(inv->by_name);
+        free(inv);
+        return NULL;
+}
+
+int inventory_add(Inventory *inv, AgentConn *a) {
+        void *old = NULL;
+        int r = hashmap_put(inv->by_name, a->id.name, a, &old);
+
+        if (r < 0)
+                return r;
+        if (old && old != a) {
+                AgentConn *prev = old;
+                prev->close_reason = "replaced by a newer connection of the same node";
+                lws_callback_on_writable(prev->wsi);
+        }
+        return 0;
+}
+
+void inventory_remove(Inventory *inv, AgentConn *a) {
+        if (inventory_find(inv, a->id.name) == a)
+                (void) hashmap_remove(inv->by_name, a->id.name);
+}
+
+AgentConn *inventory_find(const Inventory *inv, const char *name) {
+        return inv ? hashmap_get(inv->by_name, name) : NULL;
+}
+
+size_t inventory_count(const Inventory *inv) {
+        return inv ? hashmap_size(inv->by_name) : 0;
+}
+
+void inventory_disconnect(Inventory *inv, const char *name, const char *reason) {
+        AgentConn *a = inventory_find(inv, name);
+
+        if (!a)
+                return;
+        a->close_reason = reason;
+        lws_callback_on_writable(a->wsi);
+}
+
+size_t inventory_reap(Inventory *inv, uint64_t now_usec, uint64_t timeout_usec) {
+        HashmapIter it = HASHMAP_ITER_INIT;
+        void *value;
+        size_t n = 0;
+
+        while (hashmap_next(inv->by_name, &it, NULL, &value)) {
+                AgentConn *a = value;
+                if (!a->close_reason && now_usec - a->last_frame_usec > timeout_usec) {
+                        a->close_reason = "no heartbeat";
+                        lws_callback_on_writable(a->wsi);
+                        n++;
+                }
+        }
+        return n;
+}
+
+int agent_send(AgentConn *a, char *text) {
+        if (a->q_len == AGENT_QUEUE_MAX) {
+                free(text);
+                return -ENOBUFS;
+        }
+        a->queue[(a->q_head + a->q_len++) % AGENT_QUEUE_MAX] = text;
+        lws_callback_on_writable(a->wsi);
+        return 0;
+}
+
+void agent_conn_done(AgentConn *a) {
+        while (a->q_len > 0) {
+                free(a->queue[a->q_head]);
+                a->q_head = (a->q_head + 1) % AGENT_QUEUE_MAX;
+                a->q_len--;
+        }
+        strbuf_done(&a->rx);
+}

@@ -1,0 +1,51 @@
+/* inventory.h: the agents connected right now (the live part of the node inventory; the durable
+ * part is in the store). Touched only from the service thread. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pki.h"
+#include "strbuf.h"
+
+struct lws;
+
+#define AGENT_QUEUE_MAX 1024 /* frames waiting to be written to one agent */
+
+typedef struct AgentConn {
+        struct lws *wsi;
+        PkiIdentity id;          /* from the client certificate, never from frames */
+        char serial[PKI_SERIAL_HEX_MAX];
+        uint64_t connected_usec, last_frame_usec;
+        bool welcomed;
+        uint64_t rules_version_acked;
+        StrBuf rx;               /* the frame being received, limited to max_frame_bytes */
+        bool rx_overflow;
+        char *queue[AGENT_QUEUE_MAX]; /* serialised frames, oldest first */
+        size_t q_head, q_len;
+        const char *close_reason; /* set: close at the next writeable callback */
+        uint64_t frames_rejected;
+} AgentConn;
+
+typedef struct Inventory Inventory;
+
+int inventory_new(Inventory **ret);
+Inventory *inventory_free(Inventory *inv);
+
+/* Registers a connection under its node name; an earlier connection of the same node is told to
+ * close (the newer one wins). -ENOMEM. */
+int inventory_add(Inventory *inv, AgentConn *a);
+void inventory_remove(Inventory *inv, AgentConn *a);
+AgentConn *inventory_find(const Inventory *inv, const char *name);
+size_t inventory_count(const Inventory *inv);
+/* Asks the node's connection to close with reason (e.g. after revocation). */
+void inventory_disconnect(Inventory *inv, const char *name, const char *reason);
+/* Closes connections silent for longer than timeout_usec; returns how many. */
+size_t inventory_reap(Inventory *inv, uint64_t now_usec, uint64_t timeout_usec);
+
+/* Queues a serialised frame for the agent (takes ownership of text) and asks for a writeable
+ * callback. -ENOBUFS when the queue is full (text is freed). */
+int agent_send(AgentConn *a, char *text);
+/* Frees the queue and buffers of a closed connection. */
+void agent_conn_done(AgentConn *a);
