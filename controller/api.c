@@ -6,6 +6,9 @@
 #include <string.h>
 
 #include "controller.h"
+#include "deploy.h"
+#include "dispatch.h"
+#include "openai.h"
 #include "enroll.h"
 #include "inventory.h"
 #include "json.h"
@@ -29,6 +32,10 @@ enum {
         H_KEY_LIST,
         H_KEY_REVOKE,
         H_AUDIT_LIST,
+        H_CHAT,
+        H_COMPLETIONS,
+        H_DEPLOY_CREATE,
+        H_DEPLOY_LIST,
 };
 
 #define ADMIN PRINCIPAL_ADMIN
@@ -39,6 +46,10 @@ const Route api_routes[] = {
         { "GET", "/healthz", PRINCIPAL_PUBLIC, "liveness", H_HEALTHZ },
         { "GET", "/readyz", PRINCIPAL_PUBLIC, "readiness (database reachable)", H_READYZ },
         { "GET", "/v1/models", DEV | ADMIN, "models (OpenAI)", H_MODELS },
+        { "POST", "/v1/chat/completions", DEV | ADMIN, "chat completion (OpenAI), SSE when stream is true", H_CHAT },
+        { "POST", "/v1/completions", DEV | ADMIN, "text completion (OpenAI), SSE when stream is true", H_COMPLETIONS },
+        { "POST", "/api/v1/deployments", ADMIN, "deploy a model onto nodes", H_DEPLOY_CREATE },
+        { "GET", "/api/v1/deployments", ADMIN | AUDITOR, "deployments and their replicas", H_DEPLOY_LIST },
         { "POST", "/api/v1/join-tokens", ADMIN, "create a single-use join token", H_JOIN_TOKEN_CREATE },
         { "GET", "/api/v1/join-tokens", ADMIN, "list join tokens (no secrets)", H_JOIN_TOKEN_LIST },
         { "POST", "/api/v1/enroll", PRINCIPAL_PUBLIC, "enroll an agent with a join token and a CSR", H_ENROLL },
@@ -51,7 +62,7 @@ const Route api_routes[] = {
 };
 const size_t api_n_routes = ELEMENTSOF(api_routes);
 
-static StoreActor actor_of(const HttpRequest *r) {
+StoreActor api_actor(const HttpRequest *r) {
         return (StoreActor){ .key_id = r->key ? r->key->id : "anonymous", .request_id = r->request_id };
 }
 
@@ -129,7 +140,7 @@ static void h_join_token_create(HttpRequest *r) {
         _cleanup_free_ char *token = NULL;
         const char *name, *zone, *ttl = "1h";
         uint64_t ttl_usec;
-        StoreActor actor = actor_of(r);
+        StoreActor actor = api_actor(r);
         char err[256];
         int k;
 
@@ -223,7 +234,7 @@ static void h_node_list(HttpRequest *r) {
 
 static void h_node_revoke(HttpRequest *r) {
         const char *name = route_param(&r->params, "name");
-        StoreActor actor = actor_of(r);
+        StoreActor actor = api_actor(r);
         char err[256];
         int k = store_node_revoke(r->ctl->store, name, "revoked by an admin", &actor, err, sizeof err);
 
@@ -287,7 +298,7 @@ static void h_key_create(HttpRequest *r) {
         _cleanup_free_ char *secret = NULL, *labels = NULL;
         _cleanup_free_ const char **models = NULL;
         StoreApiKeyParams p = {};
-        StoreActor actor = actor_of(r);
+        StoreActor actor = api_actor(r);
         const char *role, *ttl = NULL;
         char err[256];
         int k;
@@ -347,7 +358,7 @@ static void h_key_list(HttpRequest *r) {
 }
 
 static void h_key_revoke(HttpRequest *r) {
-        StoreActor actor = actor_of(r);
+        StoreActor actor = api_actor(r);
         char err[256];
         int k = store_api_key_revoke(r->ctl->store, route_param(&r->params, "id"), &actor, err, sizeof err);
 
@@ -392,6 +403,34 @@ static void h_audit_list(HttpRequest *r) {
         http_reply_json(r, 200, o);
 }
 
+/* /v1/chat/completions and /v1/completions: validate, check the key's model allow-list, dispatch. */
+static void generate(HttpRequest *r, OpenAIKind kind) {
+        _cleanup_json_ cJSON *body = NULL;
+        OpenAIRequest oa;
+        char err[512];
+
+        if (http_body_json(r, &body) < 0)
+                return;
+        if (openai_parse(kind, body, 256, OPENAI_MAX_TOKENS_LIMIT, &oa, err, sizeof err) < 0) {
+                http_reply_error(r, 400, NULL, "invalid_request", "%s", err);
+                return;
+        }
+        if (r->key && !store_api_key_allows_model(r->key, oa.model)) {
+                http_reply_error(r, 403, NULL, "model_not_allowed", "this API key may not use the model \"%.128s\"", oa.model);
+                cJSON_Delete(oa.infer);
+                return;
+        }
+        dispatch_start(r, &oa);
+}
+
+static void h_chat(HttpRequest *r) {
+        generate(r, OPENAI_CHAT);
+}
+
+static void h_completions(HttpRequest *r) {
+        generate(r, OPENAI_COMPLETION);
+}
+
 static void (*const handlers[])(HttpRequest *r) = {
         [H_HEALTHZ] = h_healthz,
         [H_READYZ] = h_readyz,
@@ -405,6 +444,10 @@ static void (*const handlers[])(HttpRequest *r) = {
         [H_KEY_LIST] = h_key_list,
         [H_KEY_REVOKE] = h_key_revoke,
         [H_AUDIT_LIST] = h_audit_list,
+        [H_CHAT] = h_chat,
+        [H_COMPLETIONS] = h_completions,
+        [H_DEPLOY_CREATE] = deploy_handle_create,
+        [H_DEPLOY_LIST] = deploy_handle_list,
 };
 
 void api_dispatch(HttpRequest *r) {

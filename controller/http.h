@@ -11,6 +11,7 @@
 struct lws;
 typedef struct Controller Controller;
 typedef struct StoreApiKey StoreApiKey;
+typedef struct InferRequest InferRequest;
 
 #define HTTP_REQUEST_ID_MAX 128
 
@@ -33,6 +34,8 @@ typedef struct HttpRequest {
         char allow[64];       /* Allow header for 405 */
         size_t sent;          /* bytes of response already written */
         bool headers_sent;
+        char zone[16];        /* X-Sluice-Zone: where the request was served */
+        InferRequest *infer;  /* a generation in flight for this request (dispatch.c) */
 } HttpRequest;
 
 /* Sets a JSON response (takes ownership of body). */

@@ -3,7 +3,9 @@
 
 #include <errno.h>
 #include <libwebsockets.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "hashmap.h"
 
@@ -57,6 +59,11 @@ AgentConn *inventory_find(const Inventory *inv, const char *name) {
         return inv ? hashmap_get(inv->by_name, name) : NULL;
 }
 
+AgentConn *inventory_next(const Inventory *inv, HashmapIter *it) {
+        void *value;
+        return hashmap_next(inv->by_name, it, NULL, &value) ? value : NULL;
+}
+
 size_t inventory_count(const Inventory *inv) {
         return inv ? hashmap_size(inv->by_name) : 0;
 }
@@ -72,11 +79,9 @@ void inventory_disconnect(Inventory *inv, const char *name, const char *reason) 
 
 size_t inventory_reap(Inventory *inv, uint64_t now_usec, uint64_t timeout_usec) {
         HashmapIter it = HASHMAP_ITER_INIT;
-        void *value;
         size_t n = 0;
 
-        while (hashmap_next(inv->by_name, &it, NULL, &value)) {
-                AgentConn *a = value;
+        for (AgentConn *a; (a = inventory_next(inv, &it));) {
                 if (!a->close_reason && now_usec - a->last_frame_usec > timeout_usec) {
                         a->close_reason = "no heartbeat";
                         lws_callback_on_writable(a->wsi);
@@ -84,6 +89,37 @@ size_t inventory_reap(Inventory *inv, uint64_t now_usec, uint64_t timeout_usec) 
                 }
         }
         return n;
+}
+
+bool agent_has_model(const AgentConn *a, const char *model) {
+        for (size_t i = 0; i < a->n_models; i++)
+                if (streq(a->models[i], model))
+                        return true;
+        return false;
+}
+
+void agent_set_model(AgentConn *a, const char *model, bool ready) {
+        for (size_t i = 0; i < a->n_models; i++)
+                if (streq(a->models[i], model)) {
+                        if (!ready)
+                                memmove(a->models[i], a->models[i + 1], (a->n_models-- - i - 1) * sizeof a->models[0]);
+                        return;
+                }
+        if (ready && a->n_models < AGENT_MODELS_MAX && strlen(model) < AGENT_MODEL_NAME_MAX)
+                snprintf(a->models[a->n_models++], AGENT_MODEL_NAME_MAX, "%s", model);
+}
+
+AgentConn *inventory_pick(const Inventory *inv, const char *model, const char *exclude) {
+        HashmapIter it = HASHMAP_ITER_INIT;
+        AgentConn *best = NULL;
+
+        for (AgentConn *a; (a = inventory_next(inv, &it));) {
+                if (!a->welcomed || a->close_reason || !agent_has_model(a, model) || (exclude && streq(a->id.name, exclude)))
+                        continue;
+                if (!best || a->inflight < best->inflight)
+                        best = a;
+        }
+        return best;
 }
 
 int agent_send(AgentConn *a, char *text) {

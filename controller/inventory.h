@@ -6,12 +6,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "hashmap.h"
 #include "pki.h"
 #include "strbuf.h"
 
 struct lws;
 
 #define AGENT_QUEUE_MAX 1024 /* frames waiting to be written to one agent */
+#define AGENT_MODELS_MAX 32  /* models one agent reports ready */
+#define AGENT_MODEL_NAME_MAX 128
 
 typedef struct AgentConn {
         struct lws *wsi;
@@ -26,6 +29,9 @@ typedef struct AgentConn {
         size_t q_head, q_len;
         const char *close_reason; /* set: close at the next writeable callback */
         uint64_t frames_rejected;
+        char models[AGENT_MODELS_MAX][AGENT_MODEL_NAME_MAX]; /* ready models, as the agent reports them */
+        size_t n_models;
+        unsigned inflight;       /* generations routed here and not finished */
 } AgentConn;
 
 typedef struct Inventory Inventory;
@@ -38,11 +44,22 @@ Inventory *inventory_free(Inventory *inv);
 int inventory_add(Inventory *inv, AgentConn *a);
 void inventory_remove(Inventory *inv, AgentConn *a);
 AgentConn *inventory_find(const Inventory *inv, const char *name);
+/* Walks the connections: for (AgentConn *a; (a = inventory_next(inv, &it));) with a
+ * HASHMAP_ITER_INIT iterator. The inventory must not change during the walk. */
+AgentConn *inventory_next(const Inventory *inv, HashmapIter *it);
 size_t inventory_count(const Inventory *inv);
 /* Asks the node's connection to close with reason (e.g. after revocation). */
 void inventory_disconnect(Inventory *inv, const char *name, const char *reason);
 /* Closes connections silent for longer than timeout_usec; returns how many. */
 size_t inventory_reap(Inventory *inv, uint64_t now_usec, uint64_t timeout_usec);
+
+/* Records that the agent has model ready (or no longer has it). */
+void agent_set_model(AgentConn *a, const char *model, bool ready);
+bool agent_has_model(const AgentConn *a, const char *model);
+
+/* The least busy welcomed agent that has model ready, other than the one named exclude (may be
+ * NULL), or NULL when there is none. */
+AgentConn *inventory_pick(const Inventory *inv, const char *model, const char *exclude);
 
 /* Queues a serialised frame for the agent (takes ownership of text) and asks for a writeable
  * callback. -ENOBUFS when the queue is full (text is freed). */

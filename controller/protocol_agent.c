@@ -7,6 +7,8 @@
 #include <string.h>
 
 #include "controller.h"
+#include "deploy.h"
+#include "dispatch.h"
 #include "frame.h"
 #include "inventory.h"
 #include "json.h"
@@ -79,8 +81,12 @@ static void reject_frame(Controller *c, AgentConn *a, const char *why) {
         send_frame(c, a, frame_error(NULL, "bad_frame", why));
 }
 
-static void on_hello(Controller *c, AgentConn *a) {
+static void on_hello(Controller *c, AgentConn *a, const cJSON *f) {
         cJSON *w = cJSON_CreateObject(), *rules = cJSON_CreateObject();
+        const cJSON *models = cJSON_GetObjectItemCaseSensitive(f, "models"), *m;
+
+        cJSON_ArrayForEach(m, models)
+                agent_set_model(a, m->valuestring, true);
 
         cJSON_AddStringToObject(w, "type", "welcome");
         cJSON_AddStringToObject(w, "node_id", a->id.node_id);
@@ -96,11 +102,18 @@ static void on_hello(Controller *c, AgentConn *a) {
         a->welcomed = true;
         log_with(LOG_NOTICE, LOG_FIELDS(LOG_STR("node", a->id.name), LOG_STR("zone", a->id.zone)),
                  "agent %s (%s zone) said hello", a->id.name, a->id.zone);
+        deploy_reconcile(c);
 }
 
 static void on_heartbeat(Controller *c, AgentConn *a, cJSON *f) {
+        const cJSON *models = cJSON_GetObjectItemCaseSensitive(f, "models"), *m;
         _cleanup_free_ char *telemetry = NULL;
         char err[256];
+
+        cJSON_ArrayForEach(m, models) {
+                const char *state = cJSON_GetObjectItemCaseSensitive(m, "state")->valuestring;
+                agent_set_model(a, cJSON_GetObjectItemCaseSensitive(m, "name")->valuestring, streq(state, "ready"));
+        }
 
         cJSON_DeleteItemFromObjectCaseSensitive(f, "type");
         telemetry = cJSON_PrintUnformatted(f);
@@ -123,13 +136,15 @@ static void handle_frame(Controller *c, AgentConn *a) {
                 return;
         }
         if (streq(type, "hello"))
-                on_hello(c, a);
+                on_hello(c, a, f);
         else if (streq(type, "heartbeat"))
                 on_heartbeat(c, a, f);
         else if (streq(type, "rules.ack"))
                 a->rules_version_acked = (uint64_t) cJSON_GetObjectItemCaseSensitive(f, "version")->valuedouble;
-        else if (streq(type, "model.status") || streq(type, "token") || streq(type, "done") || streq(type, "error"))
-                log_debug("%s from %s (no request is routed yet)", type, a->id.name);
+        else if (streq(type, "model.status"))
+                deploy_on_status(c, a, f);
+        else if (streq(type, "token") || streq(type, "done") || streq(type, "error"))
+                dispatch_on_frame(c, a, type, f);
         else
                 reject_frame(c, a, "this frame type is not sent by agents");
 }
@@ -198,6 +213,7 @@ static void on_closed(Controller *c, AgentConn *a) {
                 return;
         if (inventory_find(c->inventory, a->id.name) == a) {
                 inventory_remove(c->inventory, a);
+                dispatch_agent_gone(c, a);
                 if (store_node_set_state(c->store, a->id.name, STORE_NODE_LOST, err, sizeof err) < 0)
                         log_debug("cannot mark %s lost: %s", a->id.name, err);
         }

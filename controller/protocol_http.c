@@ -6,6 +6,7 @@
 
 #include "api.h"
 #include "controller.h"
+#include "dispatch.h"
 #include "encode.h"
 #include "http.h"
 #include "log.h"
@@ -153,6 +154,8 @@ static int write_headers(HttpRequest *r) {
                                         r->response.len, &p, end) ||
             lws_add_http_header_by_name(r->wsi, (const unsigned char *) "x-request-id:",
                                         (const unsigned char *) r->request_id, (int) strlen(r->request_id), &p, end) ||
+            (r->zone[0] && lws_add_http_header_by_name(r->wsi, (const unsigned char *) "x-sluice-zone:",
+                                                       (const unsigned char *) r->zone, (int) strlen(r->zone), &p, end)) ||
             (r->allow[0] && r->status == 405 &&
              lws_add_http_header_by_name(r->wsi, (const unsigned char *) "allow:", (const unsigned char *) r->allow,
                                          (int) strlen(r->allow), &p, end)) ||
@@ -182,6 +185,7 @@ static void end_request(HttpRequest *r) {
                 log_with(LOG_INFO, LOG_FIELDS(LOG_STR("request_id", r->request_id), LOG_STR("method", r->method),
                                               LOG_STR("path", r->path), LOG_INT("status", r->status)),
                          "%s %s %d", r->method, r->path, r->status);
+        dispatch_http_closed(r);
         strbuf_done(&r->body);
         strbuf_done(&r->response);
         r->key = store_api_key_free(r->key);
@@ -209,6 +213,8 @@ int protocol_http_callback(struct lws *wsi, enum lws_callback_reasons reason, vo
                 lws_callback_on_writable(wsi);
                 return 0;
         case LWS_CALLBACK_HTTP_WRITEABLE:
+                if (r->infer && (r->headers_sent || !r->status))
+                        return dispatch_http_writeable(r); /* a stream, or a response still being generated */
                 if (!r->status)
                         return 0;
                 if (!r->headers_sent) {

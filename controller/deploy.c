@@ -1,0 +1,233 @@
+/* deploy.c: deployments of models onto agents: placement, model.load, status. */
+#include "deploy.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "api.h"
+#include "frame.h"
+#include "json.h"
+#include "log.h"
+#include "store-deployments.h"
+#include "store-models.h"
+#include "timeutil.h"
+
+/* Whether placement {"zones":[...],"nodes":[...]} admits agent a. */
+static bool placement_admits(const char *placement_json, const AgentConn *a) {
+        _cleanup_json_ cJSON *p = cJSON_Parse(placement_json);
+        const cJSON *zones = cJSON_GetObjectItemCaseSensitive(p, "zones");
+        const cJSON *nodes = cJSON_GetObjectItemCaseSensitive(p, "nodes"), *it;
+
+        cJSON_ArrayForEach(it, nodes)
+                if (cJSON_IsString(it) && streq(it->valuestring, a->id.name))
+                        return true;
+        cJSON_ArrayForEach(it, zones)
+                if (cJSON_IsString(it) && streq(it->valuestring, a->id.zone))
+                        return true;
+        return false;
+}
+
+static char *model_url(const StoreModel *m) {
+        char *url = NULL;
+        if (m->source[0] == '/')
+                return asprintf(&url, "file://%s", m->source) < 0 ? NULL : url;
+        return strdup(m->source);
+}
+
+static void send_load(Controller *c, AgentConn *a, const StoreDeployment *d, const StoreModel *m) {
+        _cleanup_free_ char *url = model_url(m);
+        cJSON *f = cJSON_CreateObject(), *model;
+        char err[512], *text;
+
+        cJSON_AddStringToObject(f, "type", "model.load");
+        cJSON_AddStringToObject(f, "id", d->id);
+        model = cJSON_AddObjectToObject(f, "model");
+        cJSON_AddStringToObject(model, "name", m->name);
+        cJSON_AddStringToObject(model, "url", url ? url : "");
+        cJSON_AddStringToObject(model, "sha256", m->sha256);
+        cJSON_AddNumberToObject(model, "size_bytes", (double) m->size);
+        if (frame_check(c->frames, f, err, sizeof err) < 0) {
+                log_error("cannot send model.load for %s: %s", m->name, err);
+                cJSON_Delete(f);
+                return;
+        }
+        text = cJSON_PrintUnformatted(f);
+        cJSON_Delete(f);
+        if (text && agent_send(a, text) >= 0) {
+                (void) store_deployment_node_set(c->store, d->id, a->id.name, STORE_REPLICA_LOADING, NULL, err, sizeof err);
+                log_with(LOG_INFO, LOG_FIELDS(LOG_STR("node", a->id.name), LOG_STR("model", m->name)),
+                         "asked %s to load %s", a->id.name, m->name);
+        }
+}
+
+/* Replicas of d that are ready or loading. */
+static unsigned replicas_in_use(Controller *c, const StoreDeployment *d, const char *node, bool *ret_on_node) {
+        StoreDeploymentNode *nodes = NULL;
+        size_t n = 0;
+        unsigned used = 0;
+        char err[256];
+
+        *ret_on_node = false;
+        if (store_deployment_node_list(c->store, d->id, &nodes, &n, err, sizeof err) < 0)
+                return UINT32_MAX;
+        for (size_t i = 0; i < n; i++) {
+                if (nodes[i].status == STORE_REPLICA_FAILED)
+                        continue;
+                used++;
+                if (streq(nodes[i].node_name, node))
+                        *ret_on_node = true;
+        }
+        store_deployment_nodes_free(nodes, n);
+        return used;
+}
+
+static void reconcile_one(Controller *c, const StoreDeployment *d) {
+        _cleanup_(store_model_freep) StoreModel *m = NULL;
+        HashmapIter it = HASHMAP_ITER_INIT;
+        char err[256];
+
+        if (store_model_get(c->store, d->model, &m, err, sizeof err) < 0)
+                return;
+        for (AgentConn *a; (a = inventory_next(c->inventory, &it));) {
+                bool on_node;
+                if (!a->welcomed || !placement_admits(d->placement_json, a) || agent_has_model(a, d->model))
+                        continue;
+                unsigned used = replicas_in_use(c, d, a->id.name, &on_node);
+                if (on_node || used >= d->replicas)
+                        continue;
+                send_load(c, a, d, m);
+        }
+}
+
+void deploy_reconcile(Controller *c) {
+        StoreDeployment *d = NULL;
+        size_t n = 0;
+        char err[256];
+
+        if (store_deployment_list(c->store, &d, &n, err, sizeof err) < 0) {
+                log_warning("cannot read deployments: %s", err);
+                return;
+        }
+        for (size_t i = 0; i < n; i++)
+                if (d[i].state == STORE_DEPLOYMENT_ACTIVE || d[i].state == STORE_DEPLOYMENT_PENDING)
+                        reconcile_one(c, &d[i]);
+        store_deployments_free(d, n);
+}
+
+void deploy_on_status(Controller *c, AgentConn *a, const cJSON *f) {
+        const char *name = cJSON_GetObjectItemCaseSensitive(f, "name")->valuestring;
+        const char *state = cJSON_GetObjectItemCaseSensitive(f, "state")->valuestring;
+        const cJSON *id = cJSON_GetObjectItemCaseSensitive(f, "id"), *e = cJSON_GetObjectItemCaseSensitive(f, "error");
+        StoreReplicaStatus st = streq(state, "ready") ? STORE_REPLICA_READY : streq(state, "failed") ? STORE_REPLICA_FAILED
+                                                                                               : STORE_REPLICA_LOADING;
+        char err[256];
+
+        agent_set_model(a, name, streq(state, "ready"));
+        if (cJSON_IsString(id) && !streq(state, "unloaded") &&
+            store_deployment_node_set(c->store, id->valuestring, a->id.name, st, cJSON_IsString(e) ? e->valuestring : NULL,
+                                      err, sizeof err) < 0)
+                log_debug("model.status from %s: %s", a->id.name, err);
+        log_with(streq(state, "failed") ? LOG_WARNING : LOG_INFO,
+                 LOG_FIELDS(LOG_STR("node", a->id.name), LOG_STR("model", name), LOG_STR("state", state)),
+                 "%s: model %s %s%s%s", a->id.name, name, state, cJSON_IsString(e) ? ": " : "",
+                 cJSON_IsString(e) ? e->valuestring : "");
+}
+
+/* {"zones":[...],"nodes":[...]} from the request's "zones" and "nodes"; at least one. */
+static int placement_of(HttpRequest *r, const cJSON *body, char **ret) {
+        cJSON *p = cJSON_CreateObject();
+        const char *keys[] = { "zones", "nodes" };
+
+        for (size_t i = 0; i < 2; i++) {
+                const cJSON *v = cJSON_GetObjectItemCaseSensitive(body, keys[i]);
+                if (v)
+                        cJSON_AddItemToObject(p, keys[i], cJSON_Duplicate(v, true));
+        }
+        if (cJSON_GetArraySize(p) == 0)
+                cJSON_AddItemToObject(p, "zones", cJSON_CreateStringArray((const char *[]){ "private", "public" }, 2));
+        *ret = cJSON_PrintUnformatted(p);
+        cJSON_Delete(p);
+        (void) r;
+        return *ret ? 0 : -ENOMEM;
+}
+
+static cJSON *deployment_json(Controller *c, const StoreDeployment *d) {
+        cJSON *o = cJSON_CreateObject(), *arr;
+        StoreDeploymentNode *nodes = NULL;
+        size_t n = 0;
+        char err[256];
+
+        cJSON_AddStringToObject(o, "id", d->id);
+        cJSON_AddStringToObject(o, "model", d->model);
+        cJSON_AddItemToObject(o, "placement", cJSON_Parse(d->placement_json));
+        cJSON_AddNumberToObject(o, "replicas", d->replicas);
+        cJSON_AddNumberToObject(o, "canary_weight", d->canary_weight);
+        cJSON_AddStringToObject(o, "state", store_deployment_state_to_string(d->state));
+        arr = cJSON_AddArrayToObject(o, "nodes");
+        if (store_deployment_node_list(c->store, d->id, &nodes, &n, err, sizeof err) >= 0)
+                for (size_t i = 0; i < n; i++) {
+                        cJSON *x = cJSON_CreateObject();
+                        cJSON_AddStringToObject(x, "node", nodes[i].node_name);
+                        cJSON_AddStringToObject(x, "status", store_replica_status_to_string(nodes[i].status));
+                        if (nodes[i].reason)
+                                cJSON_AddStringToObject(x, "reason", nodes[i].reason);
+                        cJSON_AddItemToArray(arr, x);
+                }
+        store_deployment_nodes_free(nodes, n);
+        return o;
+}
+
+void deploy_handle_create(HttpRequest *r) {
+        _cleanup_json_ cJSON *body = NULL;
+        _cleanup_(store_deployment_freep) StoreDeployment *d = NULL;
+        _cleanup_free_ char *placement = NULL;
+        StoreActor actor = api_actor(r);
+        const char *model, *source, *sha256;
+        int64_t replicas = 1, size = 0;
+        char err[512];
+        int k;
+
+        if (http_body_json(r, &body) < 0)
+                return;
+        if (json_get_string(body, "model", &model, err, sizeof err) < 0 ||
+            json_get_string(body, "source", &source, err, sizeof err) < 0 ||
+            json_get_string(body, "sha256", &sha256, err, sizeof err) < 0 ||
+            (cJSON_HasObjectItem(body, "replicas") && json_get_int(body, "replicas", 1, 1024, &replicas, err, sizeof err) < 0) ||
+            (cJSON_HasObjectItem(body, "size") && json_get_int(body, "size", 0, INT64_MAX, &size, err, sizeof err) < 0) ||
+            placement_of(r, body, &placement) < 0) {
+                http_reply_error(r, 400, NULL, "invalid_request", "%s", err);
+                return;
+        }
+        k = store_model_add(r->ctl->store, model, source, sha256, (uint64_t) size, &actor, NULL, err, sizeof err);
+        if (k < 0 && k != -EEXIST) {
+                http_reply_error(r, k == -EINVAL ? 400 : 500, NULL, "invalid_request", "%s", err);
+                return;
+        }
+        StoreDeploymentParams p = { .model = model, .placement_json = placement, .replicas = (unsigned) replicas };
+        k = store_deployment_create(r->ctl->store, &p, &actor, &d, err, sizeof err);
+        if (k < 0) {
+                http_reply_error(r, k == -EINVAL || k == -E2BIG ? 400 : k == -EEXIST ? 409 : 500, NULL, "invalid_request", "%s", err);
+                return;
+        }
+        deploy_reconcile(r->ctl);
+        http_reply_json(r, 201, deployment_json(r->ctl, d));
+}
+
+void deploy_handle_list(HttpRequest *r) {
+        StoreDeployment *d = NULL;
+        size_t n = 0;
+        char err[256];
+
+        if (store_deployment_list(r->ctl->store, &d, &n, err, sizeof err) < 0) {
+                http_reply_error(r, 500, NULL, "internal", "%s", err);
+                return;
+        }
+        cJSON *arr = cJSON_CreateArray();
+        for (size_t i = 0; i < n; i++)
+                cJSON_AddItemToArray(arr, deployment_json(r->ctl, &d[i]));
+        store_deployments_free(d, n);
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddItemToObject(o, "data", arr);
+        http_reply_json(r, 200, o);
+}

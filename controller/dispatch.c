@@ -1,0 +1,320 @@
+/* dispatch.c: routing a generation to an agent and streaming its frames back to the client. */
+#include "dispatch.h"
+
+#include <errno.h>
+#include <libwebsockets.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "frame.h"
+#include "hashmap.h"
+#include "log.h"
+#include "store-models.h"
+#include "timeutil.h"
+
+#define DISPATCH_ATTEMPTS 2 /* the first node, and one retry before the first token */
+
+struct InferRequest {
+        Controller *ctl;
+        HttpRequest *http;     /* NULL once the client has gone */
+        char id[HTTP_REQUEST_ID_MAX + 16]; /* the frames' id */
+        char response_id[HTTP_REQUEST_ID_MAX + 16]; /* chatcmpl-... / cmpl-... */
+        OpenAIKind kind;
+        bool stream, include_usage;
+        char model[AGENT_MODEL_NAME_MAX];
+        uint64_t created;
+        cJSON *infer;          /* kept for a retry */
+        char node[PKI_NODE_NAME_MAX], zone[PKI_ZONE_MAX];
+        int attempts;
+        bool first_token, finished, failed;
+        char finish_reason[16];
+        uint32_t prompt_tokens, completion_tokens;
+        StrBuf text;           /* the whole answer (non-streaming) */
+        StrBuf out;            /* SSE bytes not yet written (streaming) */
+        bool done_sent;
+};
+
+static Hashmap *requests; /* id -> InferRequest; the service thread only */
+static uint64_t counter;
+
+int dispatch_init(Controller *c) {
+        (void) c;
+        return hashmap_new(NULL, &requests);
+}
+
+static void request_free(InferRequest *q) {
+        if (!q)
+                return;
+        cJSON_Delete(q->infer);
+        strbuf_done(&q->text);
+        strbuf_done(&q->out);
+        free(q);
+}
+
+void dispatch_done(Controller *c) {
+        HashmapIter it = HASHMAP_ITER_INIT;
+        void *v;
+
+        (void) c;
+        while (requests && hashmap_next(requests, &it, NULL, &v))
+                request_free(v);
+        requests = hashmap_free(requests);
+}
+
+static AgentConn *agent_of(InferRequest *q) {
+        return q->node[0] ? inventory_find(q->ctl->inventory, q->node) : NULL;
+}
+
+/* Sends the infer frame to the least busy node with the model (not the one that just failed). */
+static int send_to_node(InferRequest *q, const char *exclude) {
+        AgentConn *a = inventory_pick(q->ctl->inventory, q->model, exclude);
+        char err[512], *text;
+
+        if (!a)
+                return -ENODEV;
+        cJSON_ReplaceItemInObjectCaseSensitive(q->infer, "rules_version", cJSON_CreateNumber((double) q->ctl->rules_version));
+        if (frame_check(q->ctl->frames, q->infer, err, sizeof err) < 0) {
+                log_error("refusing to send an invalid infer frame: %s", err);
+                return -EINVAL;
+        }
+        text = cJSON_PrintUnformatted(q->infer);
+        if (!text || agent_send(a, text) < 0)
+                return -ENOBUFS;
+        snprintf(q->node, sizeof q->node, "%s", a->id.name);
+        snprintf(q->zone, sizeof q->zone, "%s", a->id.zone);
+        a->inflight++;
+        q->attempts++;
+        log_with(LOG_INFO, LOG_FIELDS(LOG_STR("request_id", q->id), LOG_STR("model", q->model), LOG_STR("node", q->node),
+                                      LOG_STR("zone", q->zone), LOG_INT("attempt", q->attempts)),
+                 "routed %s to %s (%s zone)", q->id, q->node, q->zone);
+        return 0;
+}
+
+static void wake_http(InferRequest *q) {
+        if (q->http)
+                lws_callback_on_writable(q->http->wsi);
+}
+
+/* Ends the generation with an error: before anything was sent it becomes a plain error response;
+ * in the middle of a stream, an SSE error event. */
+static void fail(InferRequest *q, int status, const char *code, const char *msg) {
+        q->failed = q->finished = true;
+        if (q->http && (!q->stream || !q->first_token))
+                http_reply_error(q->http, status, NULL, code, "%s", msg);
+        else if (q->http) {
+                char *ev = NULL;
+                if (asprintf(&ev, "data: {\"error\":{\"message\":\"%s\",\"type\":\"server_error\",\"code\":\"%s\"}}\n\n", msg,
+                             code) >= 0)
+                        (void) strbuf_puts(&q->out, ev);
+                free(ev);
+        }
+        wake_http(q);
+}
+
+static bool model_deployed(Controller *c, const char *model) {
+        _cleanup_(store_model_freep) StoreModel *m = NULL;
+        char err[256];
+        return store_model_get(c->store, model, &m, err, sizeof err) >= 0;
+}
+
+void dispatch_start(HttpRequest *r, OpenAIRequest *oa) {
+        InferRequest *q = calloc(1, sizeof *q);
+        int k;
+
+        if (!q) {
+                cJSON_Delete(oa->infer);
+                http_reply_error(r, 500, NULL, "internal", "out of memory");
+                return;
+        }
+        *q = (InferRequest){ .ctl = r->ctl, .http = r, .kind = oa->kind, .stream = oa->stream,
+                             .include_usage = oa->include_usage, .infer = oa->infer, .created = time_real_usec() / USEC_PER_SEC };
+        snprintf(q->model, sizeof q->model, "%s", oa->model);
+        snprintf(q->id, sizeof q->id, "%s.%llu", r->request_id, (unsigned long long) ++counter);
+        snprintf(q->response_id, sizeof q->response_id, "%s-%s", oa->kind == OPENAI_CHAT ? "chatcmpl" : "cmpl", r->request_id);
+        cJSON_AddStringToObject(q->infer, "id", q->id);
+        cJSON_AddStringToObject(q->infer, "data_class", "public"); /* the routing rules classify prompts later */
+        cJSON_AddNumberToObject(q->infer, "rules_version", 0);
+        if (!model_deployed(r->ctl, q->model)) {
+                http_reply_error(r, 404, "invalid_request_error", "model_not_found",
+                                 "the model \"%.128s\" does not exist (GET /v1/models lists the models)", q->model);
+                request_free(q);
+                return;
+        }
+        k = send_to_node(q, NULL);
+        if (k < 0 || hashmap_put(requests, q->id, q, NULL) < 0) {
+                http_reply_error(r, 503, "server_error", "no_capacity", "no ready node serves \"%.128s\" right now",
+                                 q->model);
+                if (k >= 0 && agent_of(q))
+                        agent_of(q)->inflight--;
+                request_free(q);
+                return;
+        }
+        r->infer = q;
+}
+
+static void on_token(InferRequest *q, const cJSON *f) {
+        const char *text = cJSON_GetObjectItemCaseSensitive(f, "text")->valuestring;
+        char *chunk = NULL;
+
+        if (!q->first_token && q->stream && q->kind == OPENAI_CHAT &&
+            openai_stream_chunk(q->kind, q->response_id, q->model, q->created, NULL, NULL, &chunk) >= 0) {
+                (void) strbuf_puts(&q->out, chunk); /* the role-only first chunk, as OpenAI sends it */
+                chunk = mfree(chunk);
+        }
+        q->first_token = true;
+        if (!q->stream)
+                (void) strbuf_puts(&q->text, text);
+        else if (openai_stream_chunk(q->kind, q->response_id, q->model, q->created, text, NULL, &chunk) >= 0)
+                (void) strbuf_puts(&q->out, chunk);
+        free(chunk);
+        wake_http(q);
+}
+
+static void finish_stream(InferRequest *q) {
+        char *chunk = NULL;
+
+        if (openai_stream_chunk(q->kind, q->response_id, q->model, q->created, NULL, q->finish_reason, &chunk) >= 0)
+                (void) strbuf_puts(&q->out, chunk);
+        chunk = mfree(chunk);
+        if (q->include_usage &&
+            openai_stream_usage(q->kind, q->response_id, q->model, q->created, q->prompt_tokens, q->completion_tokens, &chunk) >= 0)
+                (void) strbuf_puts(&q->out, chunk);
+        free(chunk);
+        (void) strbuf_puts(&q->out, "data: [DONE]\n\n");
+}
+
+static void on_done(InferRequest *q, const cJSON *f) {
+        const cJSON *usage = cJSON_GetObjectItemCaseSensitive(f, "usage");
+        const char *reason = cJSON_GetObjectItemCaseSensitive(f, "finish_reason")->valuestring;
+
+        snprintf(q->finish_reason, sizeof q->finish_reason, "%s", streq(reason, "cancelled") ? "stop" : reason);
+        q->prompt_tokens = (uint32_t) cJSON_GetObjectItemCaseSensitive(usage, "prompt_tokens")->valuedouble;
+        q->completion_tokens = (uint32_t) cJSON_GetObjectItemCaseSensitive(usage, "completion_tokens")->valuedouble;
+        q->finished = true;
+        q->first_token = true;
+        if (!q->http)
+                return;
+        if (q->stream)
+                finish_stream(q);
+        else {
+                snprintf(q->http->zone, sizeof q->http->zone, "%s", q->zone);
+                http_reply_json(q->http, 200,
+                                openai_response(q->kind, q->response_id, q->model, q->created, strbuf_str(&q->text),
+                                                q->finish_reason, q->prompt_tokens, q->completion_tokens));
+        }
+        wake_http(q);
+}
+
+void dispatch_on_frame(Controller *c, AgentConn *a, const char *type, const cJSON *f) {
+        const cJSON *id = cJSON_GetObjectItemCaseSensitive(f, "id");
+        InferRequest *q = cJSON_IsString(id) ? hashmap_get(requests, id->valuestring) : NULL;
+
+        (void) c;
+        if (!q || !streq(q->node, a->id.name) || q->finished)
+                return; /* a late frame of a cancelled or retried generation */
+        if (streq(type, "token"))
+                on_token(q, f);
+        else if (streq(type, "done")) {
+                a->inflight--;
+                on_done(q, f);
+        } else if (streq(type, "error")) {
+                const char *msg = cJSON_GetObjectItemCaseSensitive(f, "message")->valuestring;
+                a->inflight--;
+                log_warning("%s failed on %s: %s", q->id, a->id.name, msg);
+                fail(q, 502, cJSON_GetObjectItemCaseSensitive(f, "code")->valuestring, msg);
+        }
+        if (q->finished && !q->http) {
+                hashmap_remove(requests, q->id);
+                request_free(q);
+        }
+}
+
+void dispatch_agent_gone(Controller *c, AgentConn *a) {
+        HashmapIter it = HASHMAP_ITER_INIT;
+        void *v;
+
+        (void) c;
+        while (requests && hashmap_next(requests, &it, NULL, &v)) {
+                InferRequest *q = v;
+                if (q->finished || !streq(q->node, a->id.name))
+                        continue;
+                if (!q->first_token && q->attempts < DISPATCH_ATTEMPTS && send_to_node(q, a->id.name) >= 0)
+                        continue; /* retried on another node */
+                fail(q, 502, "node_lost", "the node serving this request went away");
+                if (!q->http) {
+                        hashmap_remove(requests, q->id);
+                        request_free(q);
+                }
+        }
+}
+
+void dispatch_http_closed(HttpRequest *r) {
+        InferRequest *q = r->infer;
+        AgentConn *a;
+
+        if (!q)
+                return;
+        r->infer = NULL;
+        q->http = NULL;
+        if (!q->finished && (a = agent_of(q))) {
+                cJSON *cancel = cJSON_CreateObject();
+                char *text;
+                cJSON_AddStringToObject(cancel, "type", "cancel");
+                cJSON_AddStringToObject(cancel, "id", q->id);
+                text = cJSON_PrintUnformatted(cancel);
+                cJSON_Delete(cancel);
+                if (text)
+                        (void) agent_send(a, text);
+                a->inflight--;
+                log_with(LOG_INFO, LOG_FIELDS(LOG_STR("request_id", q->id), LOG_STR("node", q->node)),
+                         "client went away: cancelled %s on %s", q->id, q->node);
+        }
+        hashmap_remove(requests, q->id);
+        request_free(q);
+}
+
+static int write_stream_headers(HttpRequest *r, InferRequest *q) {
+        uint8_t buf[LWS_PRE + 1024], *start = buf + LWS_PRE, *p = start, *end = buf + sizeof buf - 1;
+        static const char no_cache[] = "no-cache", close_[] = "close";
+
+        if (lws_add_http_common_headers(r->wsi, 200, "text/event-stream", LWS_ILLEGAL_HTTP_CONTENT_LEN, &p, end) ||
+            lws_add_http_header_by_name(r->wsi, (const uint8_t *) "cache-control:", (const uint8_t *) no_cache,
+                                        (int) strlen(no_cache), &p, end) ||
+            lws_add_http_header_by_name(r->wsi, (const uint8_t *) "connection:", (const uint8_t *) close_,
+                                        (int) strlen(close_), &p, end) ||
+            lws_add_http_header_by_name(r->wsi, (const uint8_t *) "x-request-id:", (const uint8_t *) r->request_id,
+                                        (int) strlen(r->request_id), &p, end) ||
+            lws_add_http_header_by_name(r->wsi, (const uint8_t *) "x-sluice-zone:", (const uint8_t *) q->zone,
+                                        (int) strlen(q->zone), &p, end) ||
+            lws_finalize_write_http_header(r->wsi, start, &p, end))
+                return -1;
+        r->headers_sent = true;
+        r->status = 200;
+        return 0;
+}
+
+int dispatch_http_writeable(HttpRequest *r) {
+        InferRequest *q = r->infer;
+
+        if (!q->stream || !q->first_token)
+                return 0; /* nothing yet, or a plain response the normal path writes */
+        if (!r->headers_sent) {
+                if (write_stream_headers(r, q) < 0)
+                        return -1;
+                lws_callback_on_writable(r->wsi);
+                return 0;
+        }
+        if (q->out.len > 0) {
+                size_t n = q->out.len;
+                _cleanup_free_ uint8_t *buf = malloc(LWS_PRE + n);
+                if (!buf)
+                        return -1;
+                memcpy(buf + LWS_PRE, strbuf_str(&q->out), n);
+                strbuf_truncate(&q->out, 0);
+                if (lws_write(r->wsi, buf + LWS_PRE, n, q->finished ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) != (int) n)
+                        return -1;
+                if (q->finished)
+                        return -1; /* the stream is complete: close, as the response has no length */
+        }
+        return 0;
+}
