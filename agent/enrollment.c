@@ -3,6 +3,7 @@
 
 #include <curl/curl.h>
 #include <errno.h>
+#include <openssl/err.h>
 #include <openssl/x509.h>
 #include <stdarg.h>
 #include <stdio.h>

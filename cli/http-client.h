@@ -58,8 +58,9 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(HttpClient *, http_client_free);
 int http_client_request(HttpClient *c, const char *method, const char *path, const cJSON *body,
                         HttpResponse *ret, char *err, size_t errsz);
 
-/* Escapes s for use as one path segment. Returns 0 with a new string in *ret, or -ENOMEM. */
-int http_client_escape(HttpClient *c, const char *s, char **ret);
+/* Percent-encodes s for use as one path segment (everything but A-Z a-z 0-9 - . _ ~). Returns 0
+ * with a new string in *ret (free() it), or -ENOMEM. */
+int http_client_escape(const char *s, char **ret);
 
 /* The base URL the client talks to (as given, without a trailing '/'). */
 const char *http_client_url(const HttpClient *c);

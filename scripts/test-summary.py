@@ -9,6 +9,8 @@ import json
 import re
 import sys
 
+PYTEST = re.compile(r"^=*\s*((?:\d+ (?:passed|failed|skipped|errors?|xfailed|xpassed|warnings?)(?:, )?)+) in [\d.]+s", re.M)
+PYTEST_PART = re.compile(r"(\d+) (passed|failed|skipped|errors?)")
 TAP = re.compile(r"^(not ok|ok)\b[^#]*(#\s*(SKIP|TODO)\b)?", re.I)
 
 
@@ -20,6 +22,15 @@ def count(entry):
     ok = entry.get("result") in ("OK", "EXPECTEDFAIL")
     if entry.get("result") == "SKIP":
         return 0, 0, 1
+    pytest = PYTEST.findall(out) if not is_tap else []
+    if pytest:
+        # pytest's closing line: "3 passed, 1 failed, 2 skipped in 1.2s"
+        counts = dict((word, int(n)) for n, word in PYTEST_PART.findall(pytest[-1]))
+        passed, failed = counts.get("passed", 0), counts.get("failed", 0) + counts.get("error", 0) + counts.get("errors", 0)
+        skipped = counts.get("skipped", 0)
+        if not ok and failed == 0:
+            failed = 1
+        return passed, failed, skipped
     if lines:
         for m in lines:
             if m.group(3):

@@ -25,9 +25,10 @@ RULES = {
     "engine": (NETWORK_HEADERS + DAEMON_HEADERS + [r"openssl/", r"cjson/", r"systemd/"], {"common", "engine", "kernels"}),
     "kernels": (NETWORK_HEADERS + DAEMON_HEADERS + [r"openssl/", r"cjson/", r"systemd/"], {"kernels"}),
     "policy": ([r"libwebsockets\.h", r"curl/", r"sqlite3\.h", r"sys/socket\.h"], {"common", "policy"}),
+    "fetch": ([r"libwebsockets\.h", r"sqlite3\.h"], {"common", "fetch"}),
     "controller": ([], {"common", "policy", "controller"}),
-    "agent": ([], {"common", "policy", "engine", "kernels", "agent"}),
-    "cli": ([], {"common", "policy", "engine", "kernels", "cli"}),
+    "agent": ([], {"common", "policy", "engine", "kernels", "fetch", "agent"}),
+    "cli": ([], {"common", "policy", "engine", "kernels", "fetch", "cli"}),
 }
 
 # static library (file name) -> forbidden undefined-symbol patterns
