@@ -121,6 +121,39 @@ static void on_heartbeat(Controller *c, AgentConn *a, cJSON *f) {
                 log_warning("cannot record the heartbeat of %s: %s", a->id.name, err);
 }
 
+/* cert.renew: a new certificate for the identity the current one proves (never for another). */
+static void on_renew(Controller *c, AgentConn *a, const cJSON *f) {
+        const char *csr = cJSON_GetObjectItemCaseSensitive(f, "csr")->valuestring;
+        _cleanup_(X509_REQ_freep) X509_REQ *req = NULL;
+        _cleanup_(X509_freep) X509 *cert = NULL;
+        _cleanup_free_ char *pem = NULL;
+        char err[512], serial[PKI_SERIAL_HEX_MAX], when[TIME_RFC3339_MAX];
+        int64_t not_after = 0;
+        size_t len;
+        int r;
+
+        r = pki_csr_from_pem(csr, strlen(csr), &req, err, sizeof err);
+        if (r >= 0)
+                r = pki_node_cert_issue(c->ca, c->ca_key, req, &a->id,
+                                        (int64_t) (c->config.agent_cert_lifetime_usec / USEC_PER_SEC), 0, &cert, err, sizeof err);
+        if (r >= 0 && (r = pki_cert_serial_hex(cert, serial)) >= 0 && (r = pki_cert_validity(cert, NULL, &not_after)) >= 0)
+                r = store_node_set_cert(c->store, a->id.name, serial, (uint64_t) not_after * USEC_PER_SEC, err, sizeof err);
+        if (r >= 0)
+                r = pki_cert_to_pem(cert, &pem, &len, err, sizeof err);
+        if (r < 0) {
+                log_warning("refused to renew the certificate of %s: %s", a->id.name, err);
+                send_frame(c, a, frame_error(NULL, "renew_refused", err));
+                return;
+        }
+        cJSON *issued = cJSON_CreateObject();
+        cJSON_AddStringToObject(issued, "type", "cert.issued");
+        cJSON_AddStringToObject(issued, "certificate", pem);
+        cJSON_AddStringToObject(issued, "not_after", time_format_rfc3339((uint64_t) not_after * USEC_PER_SEC, when));
+        send_frame(c, a, issued);
+        log_with(LOG_INFO, LOG_FIELDS(LOG_STR("node", a->id.name), LOG_STR("not_after", when)),
+                 "renewed the certificate of %s until %s", a->id.name, when);
+}
+
 static void handle_frame(Controller *c, AgentConn *a) {
         _cleanup_json_ cJSON *f = NULL;
         const char *type;
@@ -141,6 +174,8 @@ static void handle_frame(Controller *c, AgentConn *a) {
                 on_heartbeat(c, a, f);
         else if (streq(type, "rules.ack"))
                 a->rules_version_acked = (uint64_t) cJSON_GetObjectItemCaseSensitive(f, "version")->valuedouble;
+        else if (streq(type, "cert.renew"))
+                on_renew(c, a, f);
         else if (streq(type, "model.status"))
                 deploy_on_status(c, a, f);
         else if (streq(type, "token") || streq(type, "done") || streq(type, "error"))
