@@ -208,6 +208,7 @@ static void conn_connect(Conn *c) {
 
         c->cause[0] = '\0';
         c->close_requested = false;
+        c->tls_handshake_done = c->ws_established = false;
         c->state = CONN_CONNECTING;
         c->wsi = NULL;
         c->connects++;
@@ -234,6 +235,7 @@ void conn_on_established(Conn *c) {
         cJSON *f;
 
         c->state = CONN_HELLO;
+        c->ws_established = true;
         log_debug("connected to %s; saying hello", c->options.agent_url);
         if (message_hello_new(&h, &f) < 0 || conn_send(c, f) < 0) {
                 conn_close(c, "cannot send hello");
@@ -272,8 +274,7 @@ void conn_on_welcome(Conn *c, const char *node_id, const char *node, const char 
         lws_sul_schedule(c->context, 0, &c->sul_heartbeat, sul_heartbeat_cb, (lws_usec_t) c->heartbeat_interval_usec);
 }
 
-/* TLS alerts the controller sends when it will not accept our certificate. */
-static bool cause_is_cert_refused(const char *cause) {
+bool conn_cause_is_cert_refused(const char *cause) {
         static const char *const refusals[] = {
                 "certificate revoked", "bad certificate", "certificate required", "unknown ca",
                 "certificate expired", "certificate unknown", "access denied", "unsupported certificate",
@@ -301,6 +302,10 @@ void conn_on_closed(Conn *c) {
         strbuf_done(&c->rx);
         if (!c->cause[0])
                 conn_set_cause(c, "connection closed");
+        if (!was_ready && c->tls_handshake_done && !c->ws_established && !c->stopping &&
+            !conn_cause_is_cert_refused(c->cause) && strlen(c->cause) + 80 < sizeof c->cause)
+                /* with TLS 1.3 the server checks our certificate after the client thinks the handshake is done */
+                strcat(c->cause, " (after TLS: the controller may have refused this node's certificate)");
         if (c->stopping) {
                 log_info("disconnected from %s: %s", c->options.agent_url, c->cause);
                 c->done = true;
@@ -310,7 +315,7 @@ void conn_on_closed(Conn *c) {
                 delay = backoff_ceiling_usec(c->attempt);
         if (c->attempt < UINT_MAX)
                 c->attempt++;
-        if (cause_is_cert_refused(c->cause))
+        if (conn_cause_is_cert_refused(c->cause))
                 log_with(LOG_ERR, LOG_FIELDS(LOG_STR("cause", c->cause), LOG_INT("attempt", c->attempt)),
                          "the controller at %s refused this node's certificate (%s): it may be revoked or expired; "
                          "if it stays refused, enroll the node again with a new join token; retrying in %.1f s",
@@ -330,7 +335,11 @@ void conn_on_closed(Conn *c) {
 static void ssl_info_cb(const SSL *ssl, int where, int ret) {
         Conn *c = SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl));
 
-        if (c && (where & SSL_CB_READ_ALERT) && (ret >> 8) == SSL3_AL_FATAL && c->state != CONN_IDLE)
+        if (!c || c->state == CONN_IDLE)
+                return;
+        if (where & SSL_CB_HANDSHAKE_DONE)
+                c->tls_handshake_done = true;
+        if ((where & SSL_CB_READ_ALERT) && (ret >> 8) == SSL3_AL_FATAL)
                 conn_set_cause(c, "TLS alert from the controller: %s", SSL_alert_desc_string_long(ret));
 }
 

@@ -58,6 +58,7 @@ typedef struct Conn {
         /* why the current connection ended (first cause wins), for the one log line per attempt */
         char cause[512];
         bool close_requested; /* close at the next writeable callback, with cause */
+        bool tls_handshake_done, ws_established; /* how far the current attempt got */
         /* timers, all on the service thread */
         lws_sorted_usec_list_t sul_reconnect, sul_welcome, sul_heartbeat, sul_watchdog, sul_stop;
         unsigned attempt; /* failed attempts since the last welcome */
@@ -79,6 +80,10 @@ typedef struct Conn {
 /* Parses agent_url: "wss://" host (a name, IPv4, or [IPv6]) ":" port (default 443), then an optional
  * "/". Writes the host without brackets. -EINVAL for anything else. */
 int conn_url_parse(const char *url, char *ret_host, size_t hostsz, int *ret_port);
+
+/* Whether the cause of a failed connection says the controller refused our certificate (a TLS
+ * alert such as "certificate revoked", or an HTTP 401 at the upgrade). */
+bool conn_cause_is_cert_refused(const char *cause);
 
 /* Sets up the TLS context (TLS 1.3 only; cert_file/key_file as the client certificate; ca_file as
  * the only CA), the frame validator and the libwebsockets context. Nothing connects yet. err gets

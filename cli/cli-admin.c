@@ -275,9 +275,10 @@ static int verb_join_token_create(const CliGlobals *g, int argc, char **argv) {
                 case 'j': json = true; break;
                 case 'h':
                         return verb_help(JOIN_TOKEN_CREATE_USAGE,
-                                         "Creates a single-use join token for the node NAME in ZONE, valid for --ttl\n"
-                                         "(default 1h). The token is printed once, alone on stdout; the details go to\n"
-                                         "stderr. With --json, the controller's whole answer is printed.");
+                                         "Creates a single-use join token for the node NAME in ZONE, valid for\n"
+                                         "--ttl (default 1h). The token is printed once, alone on stdout; the\n"
+                                         "details go to stderr. With --json, the controller's whole answer is\n"
+                                         "printed.");
                 default: return bad_option("join-token create", c, argv);
                 }
         if (optind != argc)
@@ -339,7 +340,8 @@ static int verb_join_token_list(const CliGlobals *g, int argc, char **argv) {
                 char b1[32], b2[32], b3[32];
                 const char *state = str(it, "used_at") ? "used" : past(it, "expires_at") ? "expired" : "valid";
                 const char *row[] = { str(it, "id"), str(it, "name"), str(it, "zone"), state,
-                                      when(it, "created_at", b1), when(it, "expires_at", b2), when(it, "used_at", b3) };
+                                      when(it, "created_at", b1), when(it, "expires_at", b2),
+                                      when(it, "used_at", b3) };
                 if (table_add(&t, row) < 0)
                         return CLI_EXIT_FAILURE;
         }
@@ -348,7 +350,8 @@ static int verb_join_token_list(const CliGlobals *g, int argc, char **argv) {
 
 /* ---- key ---- */
 
-#define KEY_CREATE_USAGE "key create --name NAME --role admin|developer|auditor [--ttl 30d] [--model M]... [--label K=V]..."
+#define KEY_CREATE_USAGE                                                                                              \
+        "key create --name NAME --role admin|developer|auditor [--ttl 30d] [--model M]... [--label K=V]..."
 #define KEY_LIST_USAGE "key list"
 #define KEY_REVOKE_USAGE "key revoke ID"
 
@@ -359,7 +362,8 @@ static int verb_key_create(const CliGlobals *g, int argc, char **argv) {
                 { "label", required_argument, NULL, 'l' }, OPT_COMMON, {},
         };
         _cleanup_(http_response_done) HttpResponse resp = {};
-        _cleanup_json_ cJSON *body = cJSON_CreateObject(), *models = cJSON_CreateArray(), *labels = cJSON_CreateObject();
+        _cleanup_json_ cJSON *body = cJSON_CreateObject(), *models = cJSON_CreateArray(),
+                             *labels = cJSON_CreateObject();
         const char *name = NULL, *role = NULL, *ttl = NULL, *eq;
         char buf[32];
         bool json = false;
@@ -395,10 +399,11 @@ static int verb_key_create(const CliGlobals *g, int argc, char **argv) {
                 case 'j': json = true; break;
                 case 'h':
                         return verb_help(KEY_CREATE_USAGE,
-                                         "Creates an API key. --ttl sets an expiry (default: none); each --model adds\n"
-                                         "a model the key may use (default: all); each --label adds a label that\n"
-                                         "routing rules can match. The key is printed once, alone on stdout; the\n"
-                                         "details go to stderr. With --json, the controller's whole answer is printed.");
+                                         "Creates an API key. --ttl sets an expiry (default: none); each --model\n"
+                                         "adds a model the key may use (default: all); each --label adds a label\n"
+                                         "that routing rules can match. The key is printed once, alone on stdout;\n"
+                                         "the details go to stderr. With --json, the controller's whole answer is\n"
+                                         "printed.");
                 default: return bad_option("key create", c, argv);
                 }
         if (optind != argc)
@@ -502,8 +507,8 @@ static int verb_key_list(const CliGlobals *g, int argc, char **argv) {
                 char b1[32], b2[32];
                 const char *state = str(it, "revoked_at") ? "revoked" : past(it, "expires_at") ? "expired" : "active";
                 const char *row[] = { str(it, "id"), str(it, "name"), str(it, "prefix"), str(it, "role"), state,
-                                      when(it, "created_at", b1), str(it, "expires_at") ? when(it, "expires_at", b2) : "never",
-                                      models, labels };
+                                      when(it, "created_at", b1),
+                                      str(it, "expires_at") ? when(it, "expires_at", b2) : "never", models, labels };
                 if (!models || !labels || table_add(&t, row) < 0)
                         return CLI_EXIT_FAILURE;
         }
@@ -649,7 +654,8 @@ static int verb_audit(const CliGlobals *g, int argc, char **argv) {
                 }
         if (optind != argc)
                 return cli_usage_error("admin audit: unexpected argument \"%s\"", argv[optind]);
-        if (limit ? asprintf(&path, "/api/v1/audit?limit=%ld", limit) < 0 : !(path = strdup("/api/v1/audit"))) {
+        r = limit ? asprintf(&path, "/api/v1/audit?limit=%ld", limit) : asprintf(&path, "/api/v1/audit");
+        if (r < 0) {
                 path = NULL;
                 return CLI_EXIT_FAILURE;
         }
@@ -678,7 +684,8 @@ static int verb_audit(const CliGlobals *g, int argc, char **argv) {
                 return CLI_EXIT_FAILURE;
         cJSON_ArrayForEach(it, data) {
                 _cleanup_free_ char *detail = NULL;
-                const cJSON *id = cJSON_GetObjectItemCaseSensitive(it, "id"), *d = cJSON_GetObjectItemCaseSensitive(it, "detail");
+                const cJSON *id = cJSON_GetObjectItemCaseSensitive(it, "id");
+                const cJSON *d = cJSON_GetObjectItemCaseSensitive(it, "detail");
                 char b1[32], idbuf[32] = "-";
                 if (cJSON_IsNumber(id))
                         snprintf(idbuf, sizeof idbuf, "%.0f", id->valuedouble);
@@ -736,16 +743,27 @@ static void admin_help(FILE *f) {
                    "2 bad usage.\n");
 }
 
+/* A group of verbs ("admin key ..."): --help lists them. */
+static int group_main(const CliVerb *table, const char *prefix, const CliGlobals *g, int argc, char **argv) {
+        if (argc >= 2 && (streq(argv[1], "--help") || streq(argv[1], "-h"))) {
+                printf("Usage: sluice [--json] %s COMMAND [ARGS...]\n\nCommands:\n", prefix);
+                for (const CliVerb *v = table; v->name; v++)
+                        printf("  admin %s\n      %s\n", v->usage, v->help);
+                return CLI_EXIT_OK;
+        }
+        return cli_dispatch(table, prefix, g, argc - 1, argv + 1);
+}
+
 static int verb_join_token(const CliGlobals *g, int argc, char **argv) {
-        return cli_dispatch(join_token_verbs, "admin join-token", g, argc - 1, argv + 1);
+        return group_main(join_token_verbs, "admin join-token", g, argc, argv);
 }
 
 static int verb_key(const CliGlobals *g, int argc, char **argv) {
-        return cli_dispatch(key_verbs, "admin key", g, argc - 1, argv + 1);
+        return group_main(key_verbs, "admin key", g, argc, argv);
 }
 
 static int verb_node(const CliGlobals *g, int argc, char **argv) {
-        return cli_dispatch(node_verbs, "admin node", g, argc - 1, argv + 1);
+        return group_main(node_verbs, "admin node", g, argc, argv);
 }
 
 int cli_admin_main(const CliGlobals *g, int argc, char **argv) {

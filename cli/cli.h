@@ -36,3 +36,4 @@ int cli_tokenize_main(const CliGlobals *g, int argc, char **argv);
 int cli_convert_main(const CliGlobals *g, int argc, char **argv);
 int cli_pull_main(const CliGlobals *g, int argc, char **argv);
 int cli_bench_main(const CliGlobals *g, int argc, char **argv);
+int cli_admin_main(const CliGlobals *g, int argc, char **argv);

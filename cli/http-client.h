@@ -9,17 +9,17 @@
 #include "macro.h"
 
 #define HTTP_CLIENT_RESPONSE_MAX ((size_t) 16 << 20) /* default limit on a response body */
-#define HTTP_CLIENT_KEY_FILE_MAX 4096                 /* an API key file is one short line */
+#define HTTP_CLIENT_KEY_FILE_MAX 4096                /* an API key file is one short line */
 #define HTTP_CLIENT_REQUEST_ID_MAX 64
 
 typedef struct HttpClient HttpClient;
 
 typedef struct HttpClientOptions {
-        const char *base_url;  /* "https://host:port[/prefix]"; only https is accepted */
-        const char *ca_file;   /* PEM file of the CA to trust (only it); NULL: the system's CAs */
-        const char *api_key;   /* sent as "Authorization: Bearer ..."; NULL: none */
-        uint64_t timeout_ms;   /* for a whole request; 0: 30 s */
-        size_t max_response;   /* 0: HTTP_CLIENT_RESPONSE_MAX */
+        const char *base_url; /* "https://host:port[/prefix]"; only https is accepted */
+        const char *ca_file;  /* PEM file of the CA to trust (only it); NULL: the system's CAs */
+        const char *api_key;  /* sent as "Authorization: Bearer ..."; NULL: none */
+        uint64_t timeout_ms;  /* for a whole request; 0: 30 s */
+        size_t max_response;  /* 0: HTTP_CLIENT_RESPONSE_MAX */
 } HttpClientOptions;
 
 /* A 2xx answer. body is NUL-terminated and exactly what the controller sent; json is its parse. */
@@ -55,8 +55,8 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(HttpClient *, http_client_free);
  *     -EPROTO (any other status);
  *   - no answer: -ECONNREFUSED (with "is the controller running at URL?"), -ETIMEDOUT,
  *     -EFBIG (response over the limit), -ECONNABORTED (TLS or certificate), -EIO. */
-int http_client_request(HttpClient *c, const char *method, const char *path, const cJSON *body,
-                        HttpResponse *ret, char *err, size_t errsz);
+int http_client_request(HttpClient *c, const char *method, const char *path, const cJSON *body, HttpResponse *ret,
+                        char *err, size_t errsz);
 
 /* Percent-encodes s for use as one path segment (everything but A-Z a-z 0-9 - . _ ~). Returns 0
  * with a new string in *ret (free() it), or -ENOMEM. */

@@ -15,6 +15,9 @@ static int verb_version(const CliGlobals *g, int argc, char **argv) {
 }
 
 static const CliVerb verbs[] = {
+#if HAVE_ADMIN
+        { "admin", cli_admin_main, "admin (join-token|key|node|audit)", "manage the controller (see 'sluice admin --help')" },
+#endif
 #if HAVE_CJSON
         { "config", cli_config_main, "config (check|show|schemas) ...", "validate and show configuration files" },
 #endif

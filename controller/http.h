@@ -27,6 +27,7 @@ typedef struct HttpRequest {
         StoreApiKey *key;     /* the caller's API key when it presented one */
         StrBuf body;          /* request body, limited to max_body_bytes */
         bool body_too_large;
+        bool decided;         /* answered or dispatched: a body that still arrives is ignored */
         /* the response */
         int status;
         StrBuf response;      /* body to send */

@@ -128,8 +128,10 @@ static int begin_request(HttpRequest *r, struct lws *wsi, const char *uri) {
         read_method(r);
         snprintf(r->path, sizeof r->path, "%s", uri);
         read_request_id(r);
-        if (reject_early(r))
+        if (reject_early(r)) {
+                r->decided = true; /* never dispatch after a refusal, whatever body follows */
                 return 1;
+        }
         /* requests that carry a body are dispatched once it is complete */
         if ((streq(r->method, "POST") || streq(r->method, "PUT") || streq(r->method, "PATCH")) &&
             lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0) {
@@ -138,11 +140,13 @@ static int begin_request(HttpRequest *r, struct lws *wsi, const char *uri) {
                 if (strtoull(cl, NULL, 10) > r->ctl->config.max_body_bytes) {
                         http_reply_error(r, 413, NULL, "body_too_large", "request body over the limit of %zu bytes",
                                          r->ctl->config.max_body_bytes);
+                        r->decided = true;
                         return 1;
                 }
                 if (strtoull(cl, NULL, 10) > 0)
                         return 0;
         }
+        r->decided = true;
         api_dispatch(r);
         return 1;
 }
@@ -201,10 +205,15 @@ int protocol_http_callback(struct lws *wsi, enum lws_callback_reasons reason, vo
                         lws_callback_on_writable(wsi);
                 return 0;
         case LWS_CALLBACK_HTTP_BODY:
-                if (!r->body_too_large && strbuf_append(&r->body, in, len) < 0)
+                if (!r->decided && !r->body_too_large && strbuf_append(&r->body, in, len) < 0)
                         r->body_too_large = true;
                 return 0;
         case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+                if (r->decided) {
+                        lws_callback_on_writable(wsi);
+                        return 0;
+                }
+                r->decided = true;
                 if (r->body_too_large)
                         http_reply_error(r, 413, NULL, "body_too_large", "request body over the limit of %zu bytes",
                                          r->ctl->config.max_body_bytes);

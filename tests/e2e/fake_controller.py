@@ -12,6 +12,7 @@ in test_enroll.py.
 import base64
 import datetime
 import hashlib
+import ipaddress
 import json
 import os
 import queue
@@ -61,19 +62,28 @@ class Pki:
         self.ca_path = os.path.join(directory, "ca.pem")
         with open(self.ca_path, "wb") as f:
             f.write(self.ca.public_bytes(serialization.Encoding.PEM))
-        key = ec.generate_private_key(ec.SECP256R1())
-        cert = self._issue(key.public_key(), x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")]),
-                           [x509.DNSName("localhost"), x509.IPAddress(__import__("ipaddress").ip_address("127.0.0.1"))],
-                           ExtendedKeyUsageOID.SERVER_AUTH, datetime.timedelta(days=1))
-        self.server_cert_path = os.path.join(directory, "server.pem")
-        self.server_key_path = os.path.join(directory, "server.key")
-        with open(self.server_cert_path, "wb") as f:
-            f.write(cert.public_bytes(serialization.Encoding.PEM))
-        with open(self.server_key_path, "wb") as f:
-            f.write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                      serialization.NoEncryption()))
+        self.server_cert_path, self.server_key_path = self.make_server(["localhost", "127.0.0.1"], "server")
         self.revoked = []  # serial numbers
         self.crl_path = os.path.join(directory, "crl.pem")
+
+    def make_server(self, names, tag):
+        """A TLS server certificate for names (DNS names or IP addresses); returns (cert, key) paths."""
+        key = ec.generate_private_key(ec.SECP256R1())
+        sans = []
+        for n in names:
+            try:
+                sans.append(x509.IPAddress(ipaddress.ip_address(n)))
+            except ValueError:
+                sans.append(x509.DNSName(n))
+        cert = self._issue(key.public_key(), x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, names[0])]), sans,
+                           ExtendedKeyUsageOID.SERVER_AUTH, datetime.timedelta(days=1))
+        cert_path, key_path = os.path.join(self.dir, tag + ".pem"), os.path.join(self.dir, tag + ".key")
+        with open(cert_path, "wb") as f:
+            f.write(cert.public_bytes(serialization.Encoding.PEM))
+        with open(key_path, "wb") as f:
+            f.write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                      serialization.NoEncryption()))
+        return cert_path, key_path
 
     def _issue(self, public_key, subject, sans, eku, lifetime, not_before=None):
         nb = not_before or _now() - datetime.timedelta(seconds=60)
@@ -117,6 +127,9 @@ class Enrollment:
         self.tokens = {}  # token -> {"name", "zone", "used", "expires"}
         self.lock = threading.Lock()
         self.requests = 0
+        self.fail_next = 0        # answer this many requests with 503 first
+        self.answer = None        # (status, raw body bytes): answer every request with this
+        self.issue_name = None    # issue certificates naming this node instead of the token's
 
     def token(self, name, zone="private", ttl=3600):
         t = "sjt-" + base64.urlsafe_b64encode(secrets.token_bytes(32)).decode().rstrip("=")
@@ -126,8 +139,13 @@ class Enrollment:
         return t
 
     def handle(self, body):
-        """Returns (status, json body)."""
+        """Returns (status, json body or raw bytes)."""
         self.requests += 1
+        if self.answer:
+            return self.answer
+        if self.fail_next > 0:
+            self.fail_next -= 1
+            return 503, {"error": {"message": "the store is busy", "type": "server_error", "code": "unavailable"}}
 
         def refuse(status, code, msg):
             return status, {"error": {"message": msg, "type": "invalid_request_error", "code": code}}
@@ -155,7 +173,7 @@ class Enrollment:
                               (cn[0].value if cn else "", t["name"]))
             t["used"] = True
         node_id = str(uuid.uuid4())
-        cert = self.pki.issue_node(csr, t["name"], t["zone"], node_id)
+        cert = self.pki.issue_node(csr, self.issue_name or t["name"], t["zone"], node_id)
         return 200, {"certificate": cert.public_bytes(serialization.Encoding.PEM).decode(),
                      "ca": self.pki.ca.public_bytes(serialization.Encoding.PEM).decode(),
                      "node_id": node_id, "node": t["name"], "zone": t["zone"],
@@ -262,9 +280,15 @@ class FakeController:
     Every frame the agent sends is put on self.frames as (connection number, dict).
     """
 
-    def __init__(self, directory, heartbeat_interval_ms=200, script=None, require_cert=True):
+    def __init__(self, directory, heartbeat_interval_ms=200, script=None, require_cert=True, pki=None,
+                 server_names=None, tls_max=None):
         self.dir = directory
-        self.pki = Pki(directory)
+        self.pki = pki or Pki(directory)
+        self.server_cert_path, self.server_key_path = self.pki.server_cert_path, self.pki.server_key_path
+        if server_names:
+            self.server_cert_path, self.server_key_path = self.pki.make_server(server_names, "server-%s" %
+                                                                                secrets.token_hex(3))
+        self.tls_max = tls_max
         self.enrollment = Enrollment(self.pki)
         self.api_port = free_port()
         self.agent_port = free_port()
@@ -281,8 +305,11 @@ class FakeController:
     # -- TLS
     def _server_context(self, client_cert):
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        ctx.minimum_version = ssl.TLSVersion.TLSv1_3
-        ctx.load_cert_chain(self.pki.server_cert_path, self.pki.server_key_path)
+        if self.tls_max:
+            ctx.maximum_version = self.tls_max
+        else:
+            ctx.minimum_version = ssl.TLSVersion.TLSv1_3
+        ctx.load_cert_chain(self.server_cert_path, self.server_key_path)
         if client_cert:
             ctx.verify_mode = ssl.CERT_REQUIRED
             ctx.load_verify_locations(self.pki.ca_path)
@@ -307,7 +334,7 @@ class FakeController:
                                                     "code": "not_found"}}
                 else:
                     status, reply = fake.enrollment.handle(body)
-                data = json.dumps(reply).encode()
+                data = reply if isinstance(reply, bytes) else json.dumps(reply).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
