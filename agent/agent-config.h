@@ -6,18 +6,18 @@
 #include <stdint.h>
 
 typedef struct AgentConfig {
-        cJSON *doc;                  /* owns every string below */
-        const char *controller_url;  /* https://host[:port], enrollment */
-        const char *agent_url;       /* wss://host[:port]/ */
+        cJSON *doc;                 /* owns every string below */
+        const char *controller_url; /* https://host[:port], enrollment */
+        const char *agent_url;      /* wss://host[:port]/ */
         const char *ca_file;
         const char *node_name;
         const char *join_token_file; /* NULL: none */
         const char *data_dir;
-        const char *device;          /* "auto", "cpu", "cuda" */
+        const char *device; /* "auto", "cpu", "cuda" */
         unsigned threads;
         unsigned max_sequences;
         size_t max_frame_bytes;
-        int log_level;               /* LOG_DEBUG..LOG_CRIT */
+        int log_level; /* LOG_DEBUG..LOG_CRIT */
 } AgentConfig;
 
 /* Loads path against "config/agent": on failure returns a negative errno and one line in err that

@@ -3,8 +3,8 @@
 
 #include <stdint.h>
 
-#define BACKOFF_BASE_USEC UINT64_C(500000)    /* ceiling of the first attempt */
-#define BACKOFF_CAP_USEC UINT64_C(30000000)   /* no ceiling is ever larger */
+#define BACKOFF_BASE_USEC UINT64_C(500000)  /* ceiling of the first attempt */
+#define BACKOFF_CAP_USEC UINT64_C(30000000) /* no ceiling is ever larger */
 
 /* The ceiling for the given attempt (0 for the first retry): min(cap, base * 2^attempt). Never
  * overflows, whatever attempt is. */

@@ -20,6 +20,9 @@
 #include "pki.h"
 #include "telemetry.h"
 
+/* The process has one connection; callbacks that come without a wsi find it here. */
+static Conn *current_conn;
+
 /* websocket pings keep a quiet connection honest: a controller that stops answering is given up */
 static const lws_retry_bo_t idle_policy = {
         .secs_since_valid_ping = CONN_PING_IDLE_SEC,
@@ -126,8 +129,8 @@ int conn_send(Conn *c, cJSON *frame) {
         r = outq_push(&c->out, text, len);
         if (r < 0) {
                 c->frames_dropped++;
-                return log_warning_errno(r, "dropping a %s frame: %zu frames (%zu bytes) already wait for the socket", t,
-                                         c->out.n, c->out.bytes);
+                return log_warning_errno(r, "dropping a %s frame: %zu frames (%zu bytes) already wait for the socket",
+                                         t, c->out.n, c->out.bytes);
         }
         lws_callback_on_writable(c->wsi);
         return 0;
@@ -143,14 +146,18 @@ static void sul_watchdog_cb(lws_sorted_usec_list_t *sul) {
 
 static void send_heartbeat(Conn *c) {
         Telemetry t;
+        RunnerStats st = {};
         MessageHeartbeat h = {
                 .seq = c->heartbeat_seq++,
                 .telemetry = &t,
                 .backend = c->options.backend,
+                .stats = &st,
         };
         cJSON *f;
 
         telemetry_read(&t);
+        if (c->runner)
+                runner_stats(c->runner, &st);
         if (message_heartbeat_new(&h, &f) < 0) {
                 log_error_errno(ENOMEM, "cannot build a heartbeat");
                 return;
@@ -171,7 +178,8 @@ static void sul_welcome_cb(lws_sorted_usec_list_t *sul) {
         Conn *c = lws_container_of(sul, Conn, sul_welcome);
 
         if (c->state == CONN_HELLO)
-                conn_close(c, "no welcome within %u s of hello", (unsigned) (CONN_WELCOME_TIMEOUT_USEC / USEC_PER_SEC));
+                conn_close(c, "no welcome within %u s of hello",
+                           (unsigned) (CONN_WELCOME_TIMEOUT_USEC / USEC_PER_SEC));
 }
 
 static void conn_connect(Conn *c);
@@ -225,14 +233,19 @@ static void conn_connect(Conn *c) {
 }
 
 void conn_on_established(Conn *c) {
+        RunnerStats st = {};
         MessageHello h = {
                 .agent_version = SLUICE_VERSION,
                 .backend = c->options.backend,
                 .max_sequences = c->options.max_sequences,
                 .have_rules_version = c->have_rules_version,
                 .rules_version = c->rules_version,
+                .stats = &st,
         };
         cJSON *f;
+
+        if (c->runner)
+                runner_stats(c->runner, &st);
 
         c->state = CONN_HELLO;
         c->ws_established = true;
@@ -256,10 +269,10 @@ void conn_on_welcome(Conn *c, const char *node_id, const char *node, const char 
                 log_warning("the controller knows this node as \"%s\", but node_name is \"%s\"", node,
                             c->options.node_name);
         c->heartbeat_interval_usec = heartbeat_interval_ms * USEC_PER_MSEC;
-        c->attempt = 0;
         if (c->state == CONN_READY)
                 return; /* a second welcome: identity refreshed, heartbeats already flowing */
         c->state = CONN_READY;
+        c->welcomed_usec = time_mono_usec();
         log_with(LOG_NOTICE,
                  LOG_FIELDS(LOG_STR("node", node), LOG_STR("node_id", node_id), LOG_STR("zone", zone),
                             LOG_INT("heartbeat_interval_ms", heartbeat_interval_ms)),
@@ -276,13 +289,13 @@ void conn_on_welcome(Conn *c, const char *node_id, const char *node, const char 
 
 bool conn_cause_is_cert_refused(const char *cause) {
         static const char *const refusals[] = {
-                "certificate revoked", "bad certificate", "certificate required", "unknown ca",
-                "certificate expired", "certificate unknown", "access denied", "unsupported certificate",
-                "ws upgrade unauthorized",
+                "certificate revoked", "bad certificate",         "certificate required",
+                "unknown ca",          "certificate expired",     "certificate unknown",
+                "access denied",       "unsupported certificate", "ws upgrade unauthorized",
         };
 
         for (size_t i = 0; i < ELEMENTSOF(refusals); i++)
-                if (strstr(cause, refusals[i]))
+                if (strcasestr(cause, refusals[i]))
                         return true;
         return false;
 }
@@ -311,6 +324,10 @@ void conn_on_closed(Conn *c) {
                 c->done = true;
                 return;
         }
+        /* the backoff starts over only after a connection that lasted: a controller that welcomes and
+         * then drops us at once must not be hammered */
+        if (was_ready && time_mono_usec() - c->welcomed_usec >= CONN_STABLE_USEC)
+                c->attempt = 0;
         if (backoff_delay_usec(c->attempt, &delay) < 0)
                 delay = backoff_ceiling_usec(c->attempt);
         if (c->attempt < UINT_MAX)
@@ -318,8 +335,9 @@ void conn_on_closed(Conn *c) {
         if (conn_cause_is_cert_refused(c->cause))
                 log_with(LOG_ERR, LOG_FIELDS(LOG_STR("cause", c->cause), LOG_INT("attempt", c->attempt)),
                          "the controller at %s refused this node's certificate (%s): it may be revoked or expired; "
-                         "if it stays refused, enroll the node again with a new join token; retrying in %.1f s",
-                         c->options.agent_url, c->cause, (double) delay / USEC_PER_SEC);
+                         "if it stays refused, enroll the node again with a new join token; retrying in %.1f s "
+                         "(attempt %u)",
+                         c->options.agent_url, c->cause, (double) delay / USEC_PER_SEC, c->attempt);
         else
                 log_with(LOG_WARNING, LOG_FIELDS(LOG_STR("cause", c->cause), LOG_INT("attempt", c->attempt)),
                          "%s %s: %s; reconnecting in %.1f s (attempt %u)",
@@ -436,6 +454,7 @@ int conn_new(const ConnOptions *o, Conn **ret, char *err, size_t errsz) {
                 snprintf(err, errsz, "cannot create the libwebsockets context");
                 return -ENOMEM;
         }
+        current_conn = c;
         *ret = TAKE_PTR(c);
         return 0;
 }
@@ -443,6 +462,8 @@ int conn_new(const ConnOptions *o, Conn **ret, char *err, size_t errsz) {
 Conn *conn_free(Conn *c) {
         if (!c)
                 return NULL;
+        if (current_conn == c)
+                current_conn = NULL;
         /* callbacks from the teardown below must find nothing to do */
         c->stopping = true;
         if (c->context) {
@@ -505,4 +526,25 @@ int conn_run(Conn *c) {
         lws_sul_cancel(&c->sul_watchdog);
         lws_sul_cancel(&c->sul_stop);
         return 0;
+}
+
+Conn *conn_current(void) {
+        return current_conn;
+}
+
+void conn_wake(void *userdata) {
+        Conn *c = userdata;
+        lws_cancel_service(c->context);
+}
+
+void conn_drain_runner(Conn *c) {
+        for (char *text; c && c->runner && (text = runner_pop(c->runner));) {
+                cJSON *f = cJSON_Parse(text);
+                free(text);
+                /* while disconnected the frames have no one to go to: the controller fails those requests over */
+                if (f && c->state == CONN_READY)
+                        (void) conn_send(c, f);
+                else
+                        cJSON_Delete(f);
+        }
 }

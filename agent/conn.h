@@ -11,6 +11,7 @@
 
 #include "frame.h"
 #include "outq.h"
+#include "runner.h"
 #include "strbuf.h"
 #include "timeutil.h"
 
@@ -18,6 +19,7 @@
 #define CONN_HOST_MAX 256
 #define CONN_WELCOME_TIMEOUT_USEC (10 * USEC_PER_SEC) /* from hello to welcome */
 #define CONN_STOP_TIMEOUT_USEC (2 * USEC_PER_SEC)     /* to close cleanly on shutdown */
+#define CONN_STABLE_USEC (10 * USEC_PER_SEC)          /* a welcomed connection this old resets the backoff */
 #define CONN_QUEUE_FRAMES_MAX 256                     /* frames waiting for the socket */
 #define CONN_QUEUE_FRAMES_FACTOR 4                    /* ... and at most this many max_frame_bytes */
 #define CONN_PING_IDLE_SEC 15                         /* websocket ping after this much silence */
@@ -57,11 +59,12 @@ typedef struct Conn {
         bool rx_binary;
         /* why the current connection ended (first cause wins), for the one log line per attempt */
         char cause[512];
-        bool close_requested; /* close at the next writeable callback, with cause */
+        bool close_requested;                    /* close at the next writeable callback, with cause */
         bool tls_handshake_done, ws_established; /* how far the current attempt got */
         /* timers, all on the service thread */
         lws_sorted_usec_list_t sul_reconnect, sul_welcome, sul_heartbeat, sul_watchdog, sul_stop;
-        unsigned attempt; /* failed attempts since the last welcome */
+        unsigned attempt;       /* connections lost or failed since the last stable one */
+        uint64_t welcomed_usec; /* when the current connection was welcomed */
         uint64_t heartbeat_interval_usec;
         uint64_t heartbeat_seq;
         uint64_t watchdog_usec; /* 0: no systemd watchdog */
@@ -70,6 +73,8 @@ typedef struct Conn {
         char node_id[64], node[64], zone[16];
         bool have_rules_version;
         uint64_t rules_version;
+        /* the engine host (NULL: this agent serves no models) */
+        Runner *runner;
         /* counters */
         uint64_t frames_refused, frames_dropped, connects;
         /* shutdown */
@@ -95,6 +100,14 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Conn *, conn_free);
 /* Connects and keeps connecting until conn_request_stop(); then closes the connection cleanly (at
  * most CONN_STOP_TIMEOUT_USEC) and returns 0. A negative errno when the event loop fails. */
 int conn_run(Conn *c);
+/* Hands the runner's frames to the connection: call from any thread (the runner's wake callback,
+ * with c as userdata); the service thread then drains runner_pop() into the send queue. */
+void conn_wake(void *userdata);
+/* On the service thread: queue every frame the runner has produced. Accepts NULL. */
+void conn_drain_runner(Conn *c);
+/* The process's one connection (for callbacks that come without a wsi), or NULL. */
+Conn *conn_current(void);
+
 /* Asks conn_run() to return. Async-signal-safe: for SIGTERM/SIGINT handlers. */
 void conn_request_stop(Conn *c);
 
@@ -115,7 +128,6 @@ void conn_close(Conn *c, const char *fmt, ...) _printf_(2, 3);
 /* The websocket is up: send hello and wait for welcome. */
 void conn_on_established(Conn *c);
 /* welcome arrived: READY, heartbeats every heartbeat_interval_ms. */
-void conn_on_welcome(Conn *c, const char *node_id, const char *node, const char *zone,
-                     uint64_t heartbeat_interval_ms);
+void conn_on_welcome(Conn *c, const char *node_id, const char *node, const char *zone, uint64_t heartbeat_interval_ms);
 /* The connection failed or ended (wsi is gone): log once, schedule the next attempt. */
 void conn_on_closed(Conn *c);

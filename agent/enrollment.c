@@ -203,7 +203,8 @@ static int transfer_error(CURLcode c, const char *url, const char *detail, const
                 return enroll_errorf(-EHOSTUNREACH, err, errsz, "cannot resolve the controller's host in %s: %s", url,
                                      d);
         case CURLE_OPERATION_TIMEDOUT:
-                return enroll_errorf(-ETIMEDOUT, err, errsz, "the controller at %s did not answer in time: %s", url, d);
+                return enroll_errorf(-ETIMEDOUT, err, errsz, "the controller at %s did not answer in time: %s", url,
+                                     d);
         case CURLE_PEER_FAILED_VERIFICATION:
         case CURLE_SSL_CACERT_BADFILE:
         case CURLE_SSL_CERTPROBLEM:
@@ -280,7 +281,8 @@ static int post_json(const EnrollOptions *o, const char *url, const char *body, 
             curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, transfer_progress) != CURLE_OK ||
             curl_easy_setopt(h, CURLOPT_XFERINFODATA, &t) != CURLE_OK) {
                 strbuf_done(&t.body);
-                return enroll_errorf(-EOPNOTSUPP, err, errsz, "this libcurl lacks an option enrollment needs (TLS 1.3?)");
+                return enroll_errorf(-EOPNOTSUPP, err, errsz,
+                                     "this libcurl lacks an option enrollment needs (TLS 1.3?)");
         }
         c = curl_easy_perform(h);
         if (c != CURLE_OK) {
@@ -303,7 +305,10 @@ static int refusal(long status, const char *body, char *err, size_t errsz) {
         char why[64];
         int r;
 
-        r = status == 400 ? -EINVAL : status == 429 || status >= 500 ? -EAGAIN : status == 401 || status == 403 ? -EACCES : -EPROTO;
+        r = status == 400                    ? -EINVAL
+            : status == 429 || status >= 500 ? -EAGAIN
+            : status == 401 || status == 403 ? -EACCES
+                                             : -EPROTO;
         if (json_parse(body, strlen(body), &j, why, sizeof why) >= 0) {
                 (void) json_get_string(j, "error.message", &msg, why, sizeof why);
                 (void) json_get_string(j, "error.code", &code, why, sizeof why);
@@ -335,7 +340,7 @@ int enroll_run(const EnrollOptions *o, X509 *ca, EnrollIdentity *ret, char *err,
         const char *cert_pem;
         char why[512];
         size_t len;
-        long status;
+        long status = 0;
         int r;
 
         if (identity_paths(o->data_dir, &e) < 0 || asprintf(&url, "%s%s", o->controller_url, ENROLL_PATH) < 0)
@@ -343,12 +348,13 @@ int enroll_run(const EnrollOptions *o, X509 *ca, EnrollIdentity *ret, char *err,
         r = read_token(o->join_token_file, &token, err, errsz);
         if (r < 0)
                 return r;
-        if ((r = pki_key_generate(&key, err, errsz)) < 0 || (r = pki_csr_create(key, o->node_name, &csr, err, errsz)) < 0 ||
+        if ((r = pki_key_generate(&key, err, errsz)) < 0 ||
+            (r = pki_csr_create(key, o->node_name, &csr, err, errsz)) < 0 ||
             (r = pki_csr_to_pem(csr, &csr_pem, &len, err, errsz)) < 0)
                 return r;
         body = cJSON_CreateObject();
-        if (!body || !cJSON_AddStringToObject(body, "token", token) || !cJSON_AddStringToObject(body, "csr", csr_pem) ||
-            json_print(body, &request) < 0)
+        if (!body || !cJSON_AddStringToObject(body, "token", token) ||
+            !cJSON_AddStringToObject(body, "csr", csr_pem) || json_print(body, &request) < 0)
                 return enroll_errorf(-ENOMEM, err, errsz, "out of memory");
         /* the tree holds a copy of the token: wipe it before it is freed */
         explicit_bzero(cJSON_GetObjectItemCaseSensitive(body, "token")->valuestring, strlen(token));

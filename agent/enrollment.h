@@ -9,16 +9,16 @@
 
 #include "pki.h"
 
-#define ENROLL_KEY_FILE "node.key"   /* in data_dir, mode 0600 */
-#define ENROLL_CERT_FILE "node.crt"  /* in data_dir, mode 0644 */
-#define ENROLL_TOKEN_MAX ((size_t) 1024)            /* join_token_file is at most this long */
-#define ENROLL_RESPONSE_MAX ((size_t) 256 * 1024)   /* the controller's answer */
+#define ENROLL_KEY_FILE "node.key"                /* in data_dir, mode 0600 */
+#define ENROLL_CERT_FILE "node.crt"               /* in data_dir, mode 0644 */
+#define ENROLL_TOKEN_MAX ((size_t) 1024)          /* join_token_file is at most this long */
+#define ENROLL_RESPONSE_MAX ((size_t) 256 * 1024) /* the controller's answer */
 #define ENROLL_CONNECT_TIMEOUT_SEC 10L
 #define ENROLL_TIMEOUT_SEC 60L
 
 typedef struct EnrollOptions {
-        const char *controller_url;  /* https://host[:port] */
-        const char *ca_file;         /* the controller's CA: the only trust anchor */
+        const char *controller_url; /* https://host[:port] */
+        const char *ca_file;        /* the controller's CA: the only trust anchor */
         const char *node_name;
         const char *join_token_file; /* may be NULL: enroll_run() then fails with -ENOKEY */
         const char *data_dir;

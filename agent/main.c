@@ -12,6 +12,7 @@
 #include "agent-config.h"
 #include "backoff.h"
 #include "conn.h"
+#include "runner.h"
 #include "enrollment.h"
 #include "log.h"
 #include "notify.h"
@@ -61,7 +62,8 @@ static void log_identity(const char *what, const EnrollIdentity *e) {
         char until[TIME_RFC3339_MAX];
 
         log_with(LOG_NOTICE,
-                 LOG_FIELDS(LOG_STR("node", e->id.name), LOG_STR("zone", e->id.zone), LOG_STR("node_id", e->id.node_id),
+                 LOG_FIELDS(LOG_STR("node", e->id.name), LOG_STR("zone", e->id.zone),
+                            LOG_STR("node_id", e->id.node_id),
                             LOG_STR("not_after", time_format_rfc3339((uint64_t) e->not_after * USEC_PER_SEC, until))),
                  "%s as node %s (zone %s, id %s); certificate valid until %s", what, e->id.name, e->id.zone,
                  e->id.node_id, until);
@@ -119,6 +121,7 @@ static int run(const AgentConfig *cfg, bool enroll_only) {
         _cleanup_(enroll_identity_done) EnrollIdentity id = {};
         _cleanup_(X509_freep) X509 *ca = NULL;
         _cleanup_(conn_freep) Conn *c = NULL;
+        _cleanup_(runner_freep) Runner *runner = NULL;
         ConnOptions o;
         char err[1024];
         sigset_t mask, old;
@@ -132,8 +135,8 @@ static int run(const AgentConfig *cfg, bool enroll_only) {
                 return r == -ECANCELED ? 0 : r;
         if (enroll_only || stop_requested)
                 return 0;
-        if (!streq(cfg->device, "cpu"))
-                log_info("device \"%s\": this agent reports backend cpu (it does not host the engine yet)", cfg->device);
+        if (streq(cfg->device, "cuda"))
+                log_warning("device \"cuda\": this build has no CUDA backend yet; serving on the CPU");
 
         o = (ConnOptions){
                 .agent_url = cfg->agent_url,
@@ -148,6 +151,17 @@ static int run(const AgentConfig *cfg, bool enroll_only) {
         r = conn_new(&o, &c, err, sizeof err);
         if (r < 0)
                 return log_error_errno(r, "%s", err);
+        RunnerOptions ro = {
+                .data_dir = cfg->data_dir,
+                .threads = cfg->threads,
+                .max_sequences = cfg->max_sequences,
+                .wake = conn_wake,
+                .userdata = c,
+        };
+        r = runner_new(&ro, &runner);
+        if (r < 0)
+                return log_error_errno(r, "cannot start the engine thread");
+        c->runner = runner;
         running = c;
         if (stop_requested)
                 conn_request_stop(c);
@@ -159,6 +173,8 @@ static int run(const AgentConfig *cfg, bool enroll_only) {
         sigprocmask(SIG_BLOCK, &mask, &old);
         running = NULL;
         sigprocmask(SIG_SETMASK, &old, NULL);
+        c->runner = NULL;
+        runner = runner_free(runner); /* before the connection: its wake callback points at c */
         log_info("stopped");
         return r;
 }
@@ -179,7 +195,7 @@ int main(int argc, char **argv) {
         int c, r;
 
         opterr = 0;
-        while ((c = getopt_long(argc, argv, "c:h", options, NULL)) >= 0)
+        while ((c = getopt_long(argc, argv, ":c:h", options, NULL)) >= 0)
                 switch (c) {
                 case 'c':
                         config = optarg;

@@ -24,9 +24,12 @@ int message_hello_new(const MessageHello *h, cJSON **ret) {
                 if (!cap || !cJSON_AddNumberToObject(cap, "max_sequences", h->max_sequences))
                         return -ENOMEM;
         }
-        models = cJSON_AddArrayToObject(f, "models"); /* none yet: the engine is not hosted yet */
+        models = cJSON_AddArrayToObject(f, "models");
         if (!models)
                 return -ENOMEM;
+        for (size_t i = 0; h->stats && i < h->stats->n_models; i++)
+                if (streq(h->stats->models[i].state, "ready"))
+                        cJSON_AddItemToArray(models, cJSON_CreateString(h->stats->models[i].name));
         if (h->have_rules_version && !cJSON_AddNumberToObject(f, "rules_version", clamp_int(h->rules_version)))
                 return -ENOMEM;
         *ret = TAKE_PTR(f);
@@ -54,10 +57,22 @@ int message_heartbeat_new(const MessageHeartbeat *h, cJSON **ret) {
                     !cJSON_AddNumberToObject(mem, "used_bytes", clamp_int(t->memory_used)))
                         return -ENOMEM;
         }
-        if (!cJSON_AddStringToObject(f, "backend", h->backend) || !cJSON_AddArrayToObject(f, "models") ||
-            !cJSON_AddNumberToObject(f, "queue_depth", h->queue_depth) ||
-            !cJSON_AddNumberToObject(f, "active_sequences", h->active_sequences))
+        const RunnerStats *st = h->stats;
+        cJSON *models = cJSON_AddArrayToObject(f, "models");
+        if (!cJSON_AddStringToObject(f, "backend", h->backend) || !models ||
+            !cJSON_AddNumberToObject(f, "queue_depth", st ? st->queue_depth : 0) ||
+            !cJSON_AddNumberToObject(f, "active_sequences", st ? st->active_sequences : 0) ||
+            !cJSON_AddNumberToObject(f, "tokens_per_second", st ? st->tokens_per_second : 0))
                 return -ENOMEM;
+        for (size_t i = 0; st && i < st->n_models; i++) {
+                const char *state = st->models[i].state;
+                if (!streq(state, "loading") && !streq(state, "ready") && !streq(state, "failed"))
+                        continue; /* unloaded ones are not reported */
+                cJSON *m = cJSON_CreateObject();
+                cJSON_AddStringToObject(m, "name", st->models[i].name);
+                cJSON_AddStringToObject(m, "state", state);
+                cJSON_AddItemToArray(models, m);
+        }
         *ret = TAKE_PTR(f);
         return 0;
 }
@@ -79,8 +94,8 @@ const char *message_frame_id(const cJSON *frame) {
         if (!cJSON_IsString(id))
                 return NULL;
         n = strlen(id->valuestring);
-        if (n < 1 || n > 128 || strspn(id->valuestring,
-                                       "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._:-") != n)
+        if (n < 1 || n > 128 ||
+            strspn(id->valuestring, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._:-") != n)
                 return NULL;
         return id->valuestring;
 }

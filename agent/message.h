@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "runner.h"
 #include "telemetry.h"
 
 /* JSON Schema integers stop at 2^53 - 1 (the largest exactly representable double). */
@@ -12,18 +13,18 @@
 
 typedef struct MessageHello {
         const char *agent_version;
-        const char *backend;       /* "cpu" or "cuda" */
-        unsigned max_sequences;    /* capacity.max_sequences; 0: left out */
+        const char *backend;    /* "cpu" or "cuda" */
+        unsigned max_sequences; /* capacity.max_sequences; 0: left out */
         bool have_rules_version;
-        uint64_t rules_version;    /* the last rule set this agent acked */
+        uint64_t rules_version; /* the last rule set this agent acked */
+        const RunnerStats *stats; /* may be NULL: no models */
 } MessageHello;
 
 typedef struct MessageHeartbeat {
         uint64_t seq;
         const Telemetry *telemetry; /* may be NULL: no cpu/memory objects */
         const char *backend;
-        unsigned queue_depth;
-        unsigned active_sequences;
+        const RunnerStats *stats;   /* may be NULL: no models, idle */
 } MessageHeartbeat;
 
 /* Each builder returns 0 and a new frame in *ret (caller owns it; cJSON_Delete), or -ENOMEM. The

@@ -14,9 +14,9 @@ struct OutFrame {
 
 typedef struct OutQueue {
         OutFrame *head, *tail;
-        size_t n, bytes;     /* frames and payload bytes queued */
-        size_t headroom;     /* bytes reserved before each payload (LWS_PRE) */
-        size_t max_frames;   /* limits; a push past either fails */
+        size_t n, bytes;   /* frames and payload bytes queued */
+        size_t headroom;   /* bytes reserved before each payload (LWS_PRE) */
+        size_t max_frames; /* limits; a push past either fails */
         size_t max_bytes;
 } OutQueue;
 

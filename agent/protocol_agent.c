@@ -81,11 +81,19 @@ static void on_frame(Conn *c, const cJSON *f, const char *type) {
                 on_rules(c, f);
         else if (streq(type, "error"))
                 on_error(c, f);
-        else if (streq(type, "cancel"))
+        else if (c->runner && (streq(type, "infer") || streq(type, "model.load") || streq(type, "model.unload") ||
+                               streq(type, "cancel"))) {
+                int r = runner_submit(c->runner, f);
+                if (r < 0)
+                        (void) conn_send(c, frame_error(message_frame_id(f), "overloaded",
+                                                        r == -ENOBUFS ? "this node's queue is full" : "cannot queue the request"));
+        } else if (streq(type, "cancel"))
                 log_debug("cancel for request %s: nothing runs here", message_frame_id(f));
+        else if (streq(type, "cert.issued"))
+                log_warning("ignoring a certificate the controller sent unasked");
         else if (streq(type, "infer") || streq(type, "model.load") || streq(type, "model.unload"))
-                (void) conn_send(c, frame_error(message_frame_id(f), "unsupported",
-                                                "this agent does not serve models yet"));
+                (void) conn_send(
+                        c, frame_error(message_frame_id(f), "unsupported", "this agent does not serve models yet"));
         else
                 refuse(c, message_frame_id(f), "bad_frame", "frame: type \"%s\" is not sent to agents", type);
 }
@@ -171,6 +179,11 @@ static bool is_current(Conn *c, struct lws *wsi) {
 int protocol_agent_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len) {
         Conn *c = wsi ? lws_context_user(lws_get_context(wsi)) : NULL;
 
+        if (reason == LWS_CALLBACK_EVENT_WAIT_CANCELLED) {
+                /* the runner thread has frames for us; this callback may come without a usable wsi */
+                conn_drain_runner(c ? c : conn_current());
+                return 0;
+        }
         if (!c)
                 return 0;
         switch (reason) {
@@ -208,11 +221,16 @@ int protocol_agent_callback(struct lws *wsi, enum lws_callback_reasons reason, v
                 }
                 break;
         case LWS_CALLBACK_OPENSSL_PERFORM_SERVER_CERT_VERIFICATION:
-                /* user is the SSL, in the X509_STORE_CTX, len preverify_ok; OpenSSL decides, we note why */
-                if (!len && in && is_current(c, wsi)) {
-                        X509_STORE_CTX *x = in;
-                        conn_set_cause(c, "the controller's certificate does not verify against ca_file: %s",
-                                       X509_verify_cert_error_string(X509_STORE_CTX_get_error(x)));
+                /* user is the X509_STORE_CTX, in the SSL, len preverify_ok; OpenSSL decides, we note why */
+                if (!len && user && is_current(c, wsi)) {
+                        X509_STORE_CTX *x = user;
+                        int e = X509_STORE_CTX_get_error(x);
+
+                        conn_set_cause(c, "the controller's certificate is not acceptable: %s (%s)",
+                                       X509_verify_cert_error_string(e),
+                                       e == X509_V_ERR_HOSTNAME_MISMATCH || e == X509_V_ERR_IP_ADDRESS_MISMATCH
+                                               ? "agent_url's host is not in it"
+                                               : "is ca_file the controller's CA?");
                 }
                 break;
         case LWS_CALLBACK_CLIENT_CLOSED:

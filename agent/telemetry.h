@@ -7,9 +7,9 @@
 #define TELEMETRY_PROC_MAX ((size_t) 64 * 1024) /* /proc files read at most this much */
 
 typedef struct Telemetry {
-        unsigned cores;        /* online CPUs; 0 when unknown */
+        unsigned cores; /* online CPUs; 0 when unknown */
         bool have_load;
-        double load1;          /* 1-minute load average */
+        double load1; /* 1-minute load average */
         bool have_memory;
         uint64_t memory_total; /* bytes */
         uint64_t memory_used;  /* bytes: total less what is available */

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "api.h"
 #include "frame.h"
@@ -61,23 +62,17 @@ static void send_load(Controller *c, AgentConn *a, const StoreDeployment *d, con
         }
 }
 
-/* Replicas of d that are ready or loading. */
-static unsigned replicas_in_use(Controller *c, const StoreDeployment *d, const char *node, bool *ret_on_node) {
+/* Replicas of d that are ready or loading on nodes other than node. */
+static unsigned replicas_elsewhere(Controller *c, const StoreDeployment *d, const char *node) {
         StoreDeploymentNode *nodes = NULL;
         size_t n = 0;
         unsigned used = 0;
         char err[256];
 
-        *ret_on_node = false;
         if (store_deployment_node_list(c->store, d->id, &nodes, &n, err, sizeof err) < 0)
                 return UINT32_MAX;
-        for (size_t i = 0; i < n; i++) {
-                if (nodes[i].status == STORE_REPLICA_FAILED)
-                        continue;
-                used++;
-                if (streq(nodes[i].node_name, node))
-                        *ret_on_node = true;
-        }
+        for (size_t i = 0; i < n; i++)
+                used += nodes[i].status != STORE_REPLICA_FAILED && !streq(nodes[i].node_name, node);
         store_deployment_nodes_free(nodes, n);
         return used;
 }
@@ -90,11 +85,10 @@ static void reconcile_one(Controller *c, const StoreDeployment *d) {
         if (store_model_get(c->store, d->model, &m, err, sizeof err) < 0)
                 return;
         for (AgentConn *a; (a = inventory_next(c->inventory, &it));) {
-                bool on_node;
-                if (!a->welcomed || !placement_admits(d->placement_json, a) || agent_has_model(a, d->model))
-                        continue;
-                unsigned used = replicas_in_use(c, d, a->id.name, &on_node);
-                if (on_node || used >= d->replicas)
+                /* an agent that does not report the model is told again (a restarted one forgot it;
+                 * one still loading answers at once when its load completes) */
+                if (!a->welcomed || !placement_admits(d->placement_json, a) || agent_has_model(a, d->model) ||
+                    replicas_elsewhere(c, d, a->id.name) >= d->replicas)
                         continue;
                 send_load(c, a, d, m);
         }
@@ -198,6 +192,15 @@ void deploy_handle_create(HttpRequest *r) {
             placement_of(r, body, &placement) < 0) {
                 http_reply_error(r, 400, NULL, "invalid_request", "%s", err);
                 return;
+        }
+        if (size == 0) {
+                struct stat st;
+                if (source[0] != '/' || stat(source, &st) < 0) {
+                        http_reply_error(r, 400, NULL, "invalid_request",
+                                         "size: required unless source is a file on the controller's machine");
+                        return;
+                }
+                size = st.st_size;
         }
         k = store_model_add(r->ctl->store, model, source, sha256, (uint64_t) size, &actor, NULL, err, sizeof err);
         if (k < 0 && k != -EEXIST) {

@@ -289,6 +289,7 @@ static int write_stream_headers(HttpRequest *r, InferRequest *q) {
             lws_finalize_write_http_header(r->wsi, start, &p, end))
                 return -1;
         r->headers_sent = true;
+        r->streaming = true;
         r->status = 200;
         return 0;
 }

@@ -37,6 +37,7 @@ typedef struct HttpRequest {
         bool headers_sent;
         char zone[16];        /* X-Sluice-Zone: where the request was served */
         InferRequest *infer;  /* a generation in flight for this request (dispatch.c) */
+        bool streaming;       /* the response is an SSE stream that dispatch.c writes */
 } HttpRequest;
 
 /* Sets a JSON response (takes ownership of body). */

@@ -222,7 +222,7 @@ int protocol_http_callback(struct lws *wsi, enum lws_callback_reasons reason, vo
                 lws_callback_on_writable(wsi);
                 return 0;
         case LWS_CALLBACK_HTTP_WRITEABLE:
-                if (r->infer && (r->headers_sent || !r->status))
+                if (r->streaming || (r->infer && !r->status))
                         return dispatch_http_writeable(r); /* a stream, or a response still being generated */
                 if (!r->status)
                         return 0;

@@ -30,7 +30,9 @@ static int fixture_make(Fixture *f, const char *name) {
         if (mkdir(f->dir, 0700) < 0)
                 return -errno;
         f->o = (EnrollOptions){
-                .controller_url = "https://127.0.0.1:1", .ca_file = "/nonexistent", .node_name = "gpu-priv-1",
+                .controller_url = "https://127.0.0.1:1",
+                .ca_file = "/nonexistent",
+                .node_name = "gpu-priv-1",
                 .data_dir = f->dir,
         };
         r = pki_key_generate(&f->ca_key, err, sizeof err);
@@ -178,8 +180,9 @@ TEST(join_token_checked_before_the_network) {
         f.o.join_token_file = path;
         ASSERT_ERROR(enroll_run(&f.o, f.ca, &e, err, sizeof err), -ENOENT);
         ASSERT_CONTAINS(err, path);
-        static const char *const bad[] = { "", "\n", "hello", "sjt-", "sjt-abc def", "sjt-abc\nsjt-def",
-                                           "sjt-ab+c", "xjt-abcdef", NULL };
+        static const char *const bad[] = { "",         "\n",          "hello",
+                                           "sjt-",     "sjt-abc def", "sjt-abc\nsjt-def",
+                                           "sjt-ab+c", "xjt-abcdef",  NULL };
         for (size_t i = 0; bad[i]; i++) {
                 ASSERT_OK(file_write_atomic(path, bad[i], strlen(bad[i]), 0600));
                 if (enroll_run(&f.o, f.ca, &e, err, sizeof err) != -EINVAL) {

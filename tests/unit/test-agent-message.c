@@ -11,7 +11,7 @@ static void validator_done(FrameValidator **v) {
         *v = frame_validator_free(*v);
         current = NULL;
 }
-#define WITH_VALIDATOR _cleanup_(validator_done) FrameValidator *_v_ = validator()
+#define WITH_VALIDATOR _cleanup_(validator_done) _unused_ FrameValidator *_v_ = validator()
 
 static FrameValidator *validator(void) {
         char err[256];
@@ -22,18 +22,18 @@ static FrameValidator *validator(void) {
 }
 
 /* Asserts frame is valid per its schema, then frees it. */
-#define ASSERT_FRAME_VALID(frame)                                                                      \
-        do {                                                                                           \
-                _cleanup_json_ cJSON *_f_ = (frame);                                                   \
-                char _err_[512] = "";                                                                  \
-                ASSERT_NOT_NULL(validator());                                                          \
-                ASSERT_NOT_NULL(_f_);                                                                  \
-                if (frame_check(validator(), _f_, _err_, sizeof _err_) < 0) {                          \
-                        _cleanup_free_ char *_t_ = NULL;                                               \
-                        (void) json_print(_f_, &_t_);                                                  \
-                        test_fail(__FILE__, __LINE__, "invalid frame %s: %s", _t_, _err_);             \
-                        return;                                                                        \
-                }                                                                                      \
+#define ASSERT_FRAME_VALID(frame)                                                                                     \
+        do {                                                                                                          \
+                _cleanup_json_ cJSON *_f_ = (frame);                                                                  \
+                char _err_[512] = "";                                                                                 \
+                ASSERT_NOT_NULL(validator());                                                                         \
+                ASSERT_NOT_NULL(_f_);                                                                                 \
+                if (frame_check(validator(), _f_, _err_, sizeof _err_) < 0) {                                         \
+                        _cleanup_free_ char *_t_ = NULL;                                                              \
+                        (void) json_print(_f_, &_t_);                                                                 \
+                        test_fail(__FILE__, __LINE__, "invalid frame %s: %s", _t_, _err_);                            \
+                        return;                                                                                       \
+                }                                                                                                     \
         } while (0)
 
 TEST(hello) {
@@ -50,8 +50,9 @@ TEST(hello) {
         ASSERT_EQ(cJSON_GetArraySize(cJSON_GetObjectItem(f, "models")), 0);
         ASSERT_FRAME_VALID(f);
 
-        h = (MessageHello){ .agent_version = "0.1.0", .backend = "cuda", .have_rules_version = true,
-                            .rules_version = UINT64_MAX };
+        h = (MessageHello){
+                .agent_version = "0.1.0", .backend = "cuda", .have_rules_version = true, .rules_version = UINT64_MAX
+        };
         ASSERT_OK(message_hello_new(&h, &f));
         ASSERT_NULL(cJSON_GetObjectItem(f, "capacity"));
         ASSERT_TRUE(cJSON_GetObjectItem(f, "rules_version")->valuedouble == (double) MESSAGE_INT_MAX);
@@ -71,8 +72,12 @@ TEST(hello_with_a_bad_backend_is_caught) {
 
 TEST(heartbeat) {
         WITH_VALIDATOR;
-        Telemetry t = { .cores = 8, .have_load = true, .load1 = 0.25, .have_memory = true,
-                        .memory_total = UINT64_C(64) << 30, .memory_used = UINT64_C(3) << 30 };
+        Telemetry t = { .cores = 8,
+                        .have_load = true,
+                        .load1 = 0.25,
+                        .have_memory = true,
+                        .memory_total = UINT64_C(64) << 30,
+                        .memory_used = UINT64_C(3) << 30 };
         MessageHeartbeat h = { .seq = 3, .telemetry = &t, .backend = "cpu" };
         cJSON *f = NULL;
 
@@ -92,7 +97,10 @@ TEST(heartbeat) {
 
         /* values past 2^53 are clamped, so the frame stays valid */
         t = (Telemetry){ .have_memory = true, .memory_total = UINT64_MAX, .memory_used = UINT64_MAX };
-        h = (MessageHeartbeat){ .seq = UINT64_MAX, .telemetry = &t, .backend = "cuda", .queue_depth = 5 };
+        RunnerStats st = { .queue_depth = 5, .n_models = 1, .tokens_per_second = 12.5 };
+        snprintf(st.models[0].name, sizeof st.models[0].name, "m");
+        snprintf(st.models[0].state, sizeof st.models[0].state, "ready");
+        h = (MessageHeartbeat){ .seq = UINT64_MAX, .telemetry = &t, .backend = "cuda", .stats = &st };
         ASSERT_OK(message_heartbeat_new(&h, &f));
         ASSERT_FRAME_VALID(f);
 }
@@ -161,8 +169,9 @@ TEST(received_frames) {
         WITH_VALIDATOR;
         static const char welcome[] = "{\"type\":\"welcome\",\"node_id\":\"0f8fad5b-d9cb-469f-a165-70867728950e\","
                                       "\"node\":\"gpu-priv-1\",\"zone\":\"private\",\"heartbeat_interval_ms\":2000}";
-        static const char bad_interval[] = "{\"type\":\"welcome\",\"node_id\":\"x\",\"node\":\"n\",\"zone\":\"private\","
-                                           "\"heartbeat_interval_ms\":5}";
+        static const char bad_interval[] =
+                "{\"type\":\"welcome\",\"node_id\":\"x\",\"node\":\"n\",\"zone\":\"private\","
+                "\"heartbeat_interval_ms\":5}";
         _cleanup_json_ cJSON *f = NULL;
         const char *type = NULL;
         char err[512];
