@@ -4,6 +4,8 @@
 #include <errno.h>
 #include <libwebsockets.h>
 #include <openssl/ssl.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "controller.h"
@@ -18,6 +20,30 @@
 #include "protocols.h"
 #include "store-nodes.h"
 #include "timeutil.h"
+
+/* $SLUICE_FRAME_LOG names a file that gets every frame sent and received, one JSON line each
+ * ({"dir":"in"|"out","node":...,"frame":...}): for tests that check all traffic against the schemas.
+ * Frames carry prompts: never set it in production. */
+static void frame_log(const char *dir, const AgentConn *a, const char *text, size_t len) {
+        static FILE *f;
+        static bool opened;
+        StrBuf line = STRBUF_INIT;
+
+        if (!opened) {
+                const char *path = getenv("SLUICE_FRAME_LOG");
+                opened = true;
+                f = path ? fopen(path, "ae") : NULL;
+        }
+        if (!f)
+                return;
+        if (strbuf_printf(&line, "{\"dir\":\"%s\",\"node\":", dir) >= 0 &&
+            strbuf_put_json_string(&line, a->id.name, strlen(a->id.name)) >= 0 && strbuf_puts(&line, ",\"text\":") >= 0 &&
+            strbuf_put_json_string(&line, text, len) >= 0 && strbuf_puts(&line, "}\n") >= 0) {
+                fwrite(strbuf_str(&line), 1, line.len, f);
+                fflush(f);
+        }
+        strbuf_done(&line);
+}
 
 /* The TLS verification callback runs with no wsi or context to find the controller through. */
 static Controller *verify_ctl;
@@ -159,6 +185,7 @@ static void handle_frame(Controller *c, AgentConn *a) {
         const char *type;
         char err[512];
 
+        frame_log("in", a, strbuf_str(&a->rx), a->rx.len);
         if (frame_parse(c->frames, strbuf_str(&a->rx), a->rx.len, &f, &type, err, sizeof err) < 0) {
                 reject_frame(c, a, err);
                 return;
@@ -231,6 +258,7 @@ static int on_writeable(struct lws *wsi, AgentConn *a) {
         if (!buf)
                 return -1;
         memcpy(buf + LWS_PRE, text, n);
+        frame_log("out", a, text, n);
         a->q_head = (a->q_head + 1) % AGENT_QUEUE_MAX;
         a->q_len--;
         free(text);
