@@ -1,5 +1,7 @@
 /* conn.c: the agent's connection to the controller: TLS context, connect, hello/welcome, heartbeats,
  * reconnect with backoff, systemd notifications. All on the libwebsockets service thread. */
+#include "random.h"
+#include "renew.h"
 #include "conn.h"
 
 #include <errno.h>
@@ -257,6 +259,47 @@ void conn_on_established(Conn *c) {
         lws_sul_schedule(c->context, 0, &c->sul_welcome, sul_welcome_cb, (lws_usec_t) CONN_WELCOME_TIMEOUT_USEC);
 }
 
+static void sul_renew_cb(lws_sorted_usec_list_t *sul) {
+        Conn *c = lws_container_of(sul, Conn, sul_renew);
+        char err[512];
+        cJSON *f;
+
+        if (c->state != CONN_READY || c->renew_pending)
+                return;
+        if (renew_request(c->options.key_file, c->options.node_name, &f, err, sizeof err) < 0) {
+                log_error("cannot ask for a new certificate: %s", err);
+                return;
+        }
+        if (conn_send(c, f) >= 0) {
+                c->renew_pending = true;
+                log_info("asked the controller to renew this node's certificate");
+        }
+}
+
+/* Schedules the renewal at 70-90 % of the current certificate's lifetime. */
+static void schedule_renewal(Conn *c) {
+        uint64_t rnd = 0, delay;
+
+        (void) random_bytes(&rnd, sizeof rnd);
+        delay = renew_delay_usec(c->cert_not_before, c->cert_not_after, (int64_t) (time_real_usec() / USEC_PER_SEC), rnd);
+        lws_sul_schedule(c->context, 0, &c->sul_renew, sul_renew_cb, (lws_usec_t) MAX(delay, USEC_PER_SEC));
+}
+
+void conn_on_cert_issued(Conn *c, const char *pem) {
+        char err[512];
+        int r;
+
+        c->renew_pending = false;
+        r = renew_accept(c->options.ca_file, c->options.cert_file, c->options.key_file, c->options.node_name, pem,
+                         c->ssl_ctx, &c->cert_not_before, &c->cert_not_after, err, sizeof err);
+        if (r < 0) {
+                log_error("refusing the renewed certificate: %s", err);
+                return;
+        }
+        log_notice("renewed this node's certificate; it expires at %" PRId64, c->cert_not_after);
+        schedule_renewal(c);
+}
+
 void conn_on_welcome(Conn *c, const char *node_id, const char *node, const char *zone,
                      uint64_t heartbeat_interval_ms) {
         bool first = !c->ready_notified;
@@ -283,6 +326,10 @@ void conn_on_welcome(Conn *c, const char *node_id, const char *node, const char 
                 c->ready_notified = true;
         }
         notify_status("connected to %s as node %s (zone %s)", c->options.agent_url, node, zone);
+        c->renew_pending = false;
+        char verr[256];
+        if (renew_cert_validity(c->options.cert_file, &c->cert_not_before, &c->cert_not_after, verr, sizeof verr) >= 0)
+                schedule_renewal(c);
         send_heartbeat(c);
         lws_sul_schedule(c->context, 0, &c->sul_heartbeat, sul_heartbeat_cb, (lws_usec_t) c->heartbeat_interval_usec);
 }
@@ -472,6 +519,7 @@ Conn *conn_free(Conn *c) {
                 lws_sul_cancel(&c->sul_heartbeat);
                 lws_sul_cancel(&c->sul_watchdog);
                 lws_sul_cancel(&c->sul_stop);
+                lws_sul_cancel(&c->sul_renew);
                 c->state = CONN_IDLE;
                 lws_context_destroy(c->context);
         }

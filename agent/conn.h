@@ -62,7 +62,9 @@ typedef struct Conn {
         bool close_requested;                    /* close at the next writeable callback, with cause */
         bool tls_handshake_done, ws_established; /* how far the current attempt got */
         /* timers, all on the service thread */
-        lws_sorted_usec_list_t sul_reconnect, sul_welcome, sul_heartbeat, sul_watchdog, sul_stop;
+        lws_sorted_usec_list_t sul_reconnect, sul_welcome, sul_heartbeat, sul_watchdog, sul_stop, sul_renew;
+        int64_t cert_not_before, cert_not_after; /* the current certificate's validity */
+        bool renew_pending;
         unsigned attempt;       /* connections lost or failed since the last stable one */
         uint64_t welcomed_usec; /* when the current connection was welcomed */
         uint64_t heartbeat_interval_usec;
@@ -105,6 +107,9 @@ int conn_run(Conn *c);
 void conn_wake(void *userdata);
 /* On the service thread: queue every frame the runner has produced. Accepts NULL. */
 void conn_drain_runner(Conn *c);
+/* cert.issued arrived: install the certificate and schedule the next renewal. */
+void conn_on_cert_issued(Conn *c, const char *pem);
+
 /* The process's one connection (for callbacks that come without a wsi), or NULL. */
 Conn *conn_current(void);
 

@@ -89,8 +89,12 @@ static void on_frame(Conn *c, const cJSON *f, const char *type) {
                                                         r == -ENOBUFS ? "this node's queue is full" : "cannot queue the request"));
         } else if (streq(type, "cancel"))
                 log_debug("cancel for request %s: nothing runs here", message_frame_id(f));
-        else if (streq(type, "cert.issued"))
-                log_warning("ignoring a certificate the controller sent unasked");
+        else if (streq(type, "cert.issued")) {
+                if (c->renew_pending)
+                        conn_on_cert_issued(c, cJSON_GetObjectItemCaseSensitive(f, "certificate")->valuestring);
+                else
+                        log_warning("ignoring a certificate the controller sent unasked");
+        }
         else if (streq(type, "infer") || streq(type, "model.load") || streq(type, "model.unload"))
                 (void) conn_send(
                         c, frame_error(message_frame_id(f), "unsupported", "this agent does not serve models yet"));
