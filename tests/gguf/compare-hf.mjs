@@ -7,7 +7,7 @@
 // Compares, for a sample written by sluice's writer and for the shared vocab files: version,
 // every metadata key in order with its type, array element type and value, and every tensor's
 // name, shape, type and offset, plus the data section offset. Prints TAP and one closing line
-// "N passed, N failed"; exits non-zero on any mismatch or missing input.
+// "# N passed, N failed"; exits non-zero on any mismatch or missing input.
 
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
@@ -177,7 +177,7 @@ async function main() {
 	} finally {
 		rmSync(work, { recursive: true, force: true });
 	}
-	console.log(`${passed} passed, ${failed} failed`);
+	console.log(`# ${passed} passed, ${failed} failed`);
 	process.exitCode = failed ? 1 : 0;
 }
 

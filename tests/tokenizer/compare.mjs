@@ -18,7 +18,7 @@
 // added tokens, as llama.cpp splits those out regardless) and with it (control tokens added too).
 // JavaScript's \s differs from Unicode's White_Space (it has U+FEFF, lacks U+0085), so the patterns
 // spell out White_Space, which is what llama.cpp's \s means.
-// Prints TAP and a closing "N passed, N failed" line; exits non-zero on any mismatch.
+// Prints TAP and a closing "# N passed, N failed" line; exits non-zero on any mismatch.
 
 import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
@@ -264,12 +264,12 @@ async function main() {
 		if (!r.ok) console.log(`# ${r.why}`);
 	});
 	const failed = results.filter((r) => !r.ok).length;
-	console.log(`${results.length - failed} passed, ${failed} failed`);
+	console.log(`# ${results.length - failed} passed, ${failed} failed`);
 	process.exit(failed ? 1 : 0);
 }
 
 main().catch((e) => {
 	console.error(`compare.mjs: ${e.stack ?? e}`);
-	console.log("0 passed, 1 failed");
+	console.log("# 0 passed, 1 failed");
 	process.exit(1);
 });
