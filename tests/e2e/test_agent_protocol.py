@@ -132,12 +132,12 @@ def test_bad_frames_are_answered_and_the_connection_stays(fake, tmp_path):
         # a valid frame in three websocket fragments is put together
         conn.send_text(json.dumps({"type": "rules", "version": 11, "rules": {"a": 1}}), fragments=3)
         assert fake.next_frame("rules.ack")[1] == {"type": "rules.ack", "version": 11}
-        # requests this agent cannot serve yet are refused with their id, not dropped
+        # a request for a model this agent has not loaded is refused with its id, not dropped
         conn.send_json({"type": "infer", "id": "req-7", "model": "m", "prompt": "hi", "params": {},
                         "data_class": "public", "rules_version": 11})
         _, err = fake.next_frame("error")
-        assert err == {"type": "error", "id": "req-7", "code": "unsupported",
-                       "message": "this agent does not serve models yet"}
+        assert err == {"type": "error", "id": "req-7", "code": "model_not_loaded",
+                       "message": "model m is not loaded on this node"}
         # the controller's own error frames are logged, never answered
         conn.send_json({"type": "error", "code": "bad_frame", "message": "you sent junk"})
         agent.wait_for("the controller reports an error")
@@ -312,8 +312,16 @@ def test_revoked_certificate_is_logged_clearly(fake, tmp_path):
     agent.start()
     try:
         agent.wait_for("refused this node's certificate", timeout=30)
-        line = next(l for l in agent.lines() if "refused this node's certificate" in l.get("message", ""))
-        assert line["log.level"] == "error" and "revoked" in line["message"], line
+        lines = [l for l in agent.lines() if "refused this node's certificate" in l.get("message", "")]
+        # With TLS 1.3 the server's refusal comes after the handshake; when its alert arrives the
+        # agent says "revoked" at error level, and when a TCP reset overtakes the alert (under load)
+        # it can only say the controller may have refused the certificate. Both name the cause;
+        # the alert must win at least once within a few attempts.
+        assert all("revoked" in l["message"] or "may have refused" in l.get("cause", "") + l["message"] for l in lines), lines
+        deadline = time.monotonic() + 30
+        while not any(l["log.level"] == "error" and "revoked" in l["message"] for l in agent.lines()):
+            assert time.monotonic() < deadline, agent.tail()
+            time.sleep(0.2)
     finally:
         assert agent.stop() == 0
 
