@@ -33,7 +33,9 @@ static int ca_init(Controller *c, char *err, size_t errsz) {
                     (r = pki_key_save(key_path, c->ca_key, err, errsz)) < 0 ||
                     (r = pki_cert_save(c->ca_path, c->ca, err, errsz)) < 0)
                         return r;
-                log_notice("created the CA in %s", c->ca_path);
+                log_notice("created the CA in %s. To enroll an agent: `sluice admin join-token create --name NODE "
+                           "--zone private|public`, then give the agent this ca.pem and the token (its config: "
+                           "ca_file, join_token_file; see docs/PROTOCOL.md)", c->ca_path);
         } else if ((r = pki_key_load(key_path, &c->ca_key, err, errsz)) < 0 ||
                    (r = pki_cert_load(c->ca_path, &c->ca, err, errsz)) < 0)
                 return r;

@@ -90,3 +90,41 @@ def test_agent_listener_requires_a_client_certificate(controller):
                 assert data == b"", data
             except (ssl.SSLError, ConnectionResetError):
                 pass
+
+
+def _openssl(*args):
+    import subprocess
+    subprocess.run(["openssl", *args], check=True, capture_output=True)
+
+
+def _refused_at_agent_port(controller, cert, key):
+    """Presents cert/key to the agent listener: the connection must not get a websocket."""
+    ctx = ssl.create_default_context(cafile=controller.ca_file)
+    ctx.load_cert_chain(cert, key)
+    port = json.loads(open(controller.config_path).read())["listen_agents"].split(":")[1]
+    with socket.create_connection(("127.0.0.1", int(port))) as s:
+        try:
+            with ctx.wrap_socket(s, server_hostname="127.0.0.1") as t:
+                t.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                          b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+                          b"Sec-WebSocket-Protocol: sluice-agent.v1\r\n\r\n")
+                data = t.recv(100)
+                assert b"101" not in data, data
+        except (ssl.SSLError, ConnectionResetError, BrokenPipeError):
+            pass
+
+
+def test_self_signed_and_foreign_client_certificates_are_refused(controller, tmp_path):
+    # self-signed, naming a node and a zone the way sluice's certificates do
+    _openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1",
+             "-subj", "/CN=gpu-1/OU=private", "-keyout", str(tmp_path / "self.key"), "-out", str(tmp_path / "self.pem"))
+    _refused_at_agent_port(controller, str(tmp_path / "self.pem"), str(tmp_path / "self.key"))
+    # signed by another CA
+    _openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1",
+             "-subj", "/CN=other CA", "-keyout", str(tmp_path / "ca.key"), "-out", str(tmp_path / "ca.pem"))
+    _openssl("req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+             "-subj", "/CN=gpu-1/OU=private", "-keyout", str(tmp_path / "n.key"), "-out", str(tmp_path / "n.csr"))
+    _openssl("x509", "-req", "-in", str(tmp_path / "n.csr"), "-CA", str(tmp_path / "ca.pem"), "-CAkey",
+             str(tmp_path / "ca.key"), "-CAcreateserial", "-days", "1", "-out", str(tmp_path / "n.pem"))
+    _refused_at_agent_port(controller, str(tmp_path / "n.pem"), str(tmp_path / "n.key"))
+    assert anon(controller, "GET", "/healthz").status_code == 200
