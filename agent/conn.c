@@ -199,6 +199,7 @@ static void sul_stop_cb(lws_sorted_usec_list_t *sul) {
         log_warning("the connection did not close within %u s; exiting anyway",
                     (unsigned) (CONN_STOP_TIMEOUT_USEC / USEC_PER_SEC));
         c->done = true;
+        lws_cancel_service(c->context); /* else lws_service() sleeps on until its next timer */
 }
 
 static void conn_connect(Conn *c) {

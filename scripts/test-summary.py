@@ -53,9 +53,17 @@ def main():
     for path in sys.argv[1:]:
         with open(path) as f:
             for line in f:
-                if line.strip():
-                    for i, n in enumerate(count(json.loads(line))):
-                        total[i] += n
+                if not line.strip():
+                    continue
+                try:
+                    entry = json.loads(line)
+                except ValueError:
+                    # a damaged log (two runs writing it at once) must not pass: count it as a failure
+                    print("test-summary: %s: a line is not JSON" % path, file=sys.stderr)
+                    total[1] += 1
+                    continue
+                for i, n in enumerate(count(entry)):
+                    total[i] += n
     line = "%d passed, %d failed" % (total[0], total[1])
     if total[2]:
         line += ", %d skipped" % total[2]
