@@ -118,6 +118,15 @@ void deploy_on_status(Controller *c, AgentConn *a, const cJSON *f) {
         char err[256];
 
         agent_set_model(a, name, streq(state, "ready"));
+        if (streq(state, "ready") && cJSON_IsString(id)) {
+                /* the first ready replica makes a pending deployment active */
+                _cleanup_(store_deployment_freep) StoreDeployment *d = NULL;
+                /* the controller's own move, not an admin write: no actor */
+                if (store_deployment_get(c->store, id->valuestring, &d, err, sizeof err) >= 0 &&
+                    d->state == STORE_DEPLOYMENT_PENDING &&
+                    store_deployment_set_state(c->store, d->id, STORE_DEPLOYMENT_ACTIVE, NULL, err, sizeof err) < 0)
+                        log_warning("cannot mark deployment %s active: %s", d->id, err);
+        }
         if (cJSON_IsString(id) && !streq(state, "unloaded") &&
             store_deployment_node_set(c->store, id->valuestring, a->id.name, st, cJSON_IsString(e) ? e->valuestring : NULL,
                                       err, sizeof err) < 0)

@@ -95,6 +95,16 @@ static void wake_http(InferRequest *q) {
                 lws_callback_on_writable(q->http->wsi);
 }
 
+/* The HTTP status for an agent's error code: the request's own fault is 400 (a client must not
+ * retry it), a node that cannot take it now 503, anything else 502. */
+static int error_status(const char *code) {
+        if (streq(code, "context_length_exceeded") || streq(code, "bad_prompt"))
+                return 400;
+        if (streq(code, "model_not_loaded") || streq(code, "overloaded"))
+                return 503;
+        return 502;
+}
+
 /* Ends the generation with an error: before anything was sent it becomes a plain error response;
  * in the middle of a stream, an SSE error event. */
 static void fail(InferRequest *q, int status, const char *code, const char *msg) {
@@ -102,11 +112,17 @@ static void fail(InferRequest *q, int status, const char *code, const char *msg)
         if (q->http && (!q->stream || !q->first_token))
                 http_reply_error(q->http, status, NULL, code, "%s", msg);
         else if (q->http) {
-                char *ev = NULL;
-                if (asprintf(&ev, "data: {\"error\":{\"message\":\"%s\",\"type\":\"server_error\",\"code\":\"%s\"}}\n\n", msg,
-                             code) >= 0)
-                        (void) strbuf_puts(&q->out, ev);
-                free(ev);
+                /* built with cJSON: the agent's message is escaped, whatever it holds */
+                cJSON *ev = cJSON_CreateObject(), *e = cJSON_AddObjectToObject(ev, "error");
+                char *json;
+                cJSON_AddStringToObject(e, "message", msg);
+                cJSON_AddStringToObject(e, "type", "server_error");
+                cJSON_AddStringToObject(e, "code", code);
+                json = cJSON_PrintUnformatted(ev);
+                cJSON_Delete(ev);
+                if (json && strbuf_printf(&q->out, "data: %s\n\n", json) < 0)
+                        log_warning("cannot queue the error event of %s", q->id);
+                free(json);
         }
         wake_http(q);
 }
@@ -219,9 +235,10 @@ void dispatch_on_frame(Controller *c, AgentConn *a, const char *type, const cJSO
                 on_done(q, f);
         } else if (streq(type, "error")) {
                 const char *msg = cJSON_GetObjectItemCaseSensitive(f, "message")->valuestring;
+                const char *code = cJSON_GetObjectItemCaseSensitive(f, "code")->valuestring;
                 a->inflight--;
                 log_warning("%s failed on %s: %s", q->id, a->id.name, msg);
-                fail(q, 502, cJSON_GetObjectItemCaseSensitive(f, "code")->valuestring, msg);
+                fail(q, error_status(code), code, msg);
         }
         if (q->finished && !q->http) {
                 hashmap_remove(requests, q->id);
