@@ -2,6 +2,7 @@
  * the route table's permission check, the body (limited), dispatch and the response. */
 #include <errno.h>
 #include <libwebsockets.h>
+#include <openssl/ssl.h>
 #include <string.h>
 
 #include "api.h"
@@ -10,6 +11,8 @@
 #include "encode.h"
 #include "http.h"
 #include "log.h"
+#include "openssl-util.h"
+#include "pki.h"
 #include "protocols.h"
 #include "random.h"
 #include "store-keys.h"
@@ -66,12 +69,28 @@ static Principal principal_of(StoreRole role) {
         }
 }
 
+/* Whether the client presented a certificate that this CA issued to a node (which is not an API
+ * credential: agents talk to their own listener). */
+static bool presented_agent_cert(HttpRequest *r) {
+        SSL *ssl = lws_get_ssl(r->wsi);
+        _cleanup_(X509_freep) X509 *peer = ssl ? SSL_get1_peer_certificate(ssl) : NULL;
+        PkiIdentity id;
+        char err[256];
+
+        return peer && pki_verify_cert(r->ctl->ca, peer, PKI_PURPOSE_NODE, 0, NULL, NULL, err, sizeof err) >= 0 &&
+               pki_cert_identity(peer, &id, err, sizeof err) >= 0;
+}
+
 /* Authorization: Bearer sk-sluice-...; returns 0, or a negative errno with why in err. */
 static int authenticate(HttpRequest *r, char *err, size_t errsz) {
         char auth[512];
         int n = lws_hdr_copy(r->wsi, auth, sizeof auth, WSI_TOKEN_HTTP_AUTHORIZATION);
 
         r->principal = PRINCIPAL_NONE;
+        if (n <= 0 && presented_agent_cert(r)) {
+                r->principal = PRINCIPAL_AGENT;
+                return 0;
+        }
         if (n <= 0) {
                 snprintf(err, errsz, "no API key: send Authorization: Bearer sk-sluice-...");
                 return -ENOKEY;
@@ -115,8 +134,12 @@ static bool reject_early(HttpRequest *r) {
                 return true;
         }
         if (!route_allows(r->route, r->principal)) {
-                http_reply_error(r, 403, NULL, "forbidden", "role %s may not call %s %s",
-                                 store_role_to_string(r->key->role), r->method, r->route->pattern);
+                if (r->principal == PRINCIPAL_AGENT)
+                        http_reply_error(r, 403, NULL, "forbidden",
+                                         "an agent certificate opens no client or admin API (use an API key)");
+                else
+                        http_reply_error(r, 403, NULL, "forbidden", "role %s may not call %s %s",
+                                         store_role_to_string(r->key->role), r->method, r->route->pattern);
                 return true;
         }
         return false;

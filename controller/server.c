@@ -79,7 +79,11 @@ static int make_vhosts(Controller *c, char *err, size_t errsz) {
         v.ssl_private_key_filepath = c->server_key_path;
         v.ssl_options_set = TLS13_ONLY;
         v.alpn = "http/1.1";
-        v.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT; /* lws enables TLS per vhost by this bit */
+        /* lws enables TLS per vhost by DO_SSL_GLOBAL_INIT; the API asks for a client certificate but
+         * does not require one, so that an agent's certificate is recognised and refused (403) */
+        v.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT | LWS_SERVER_OPTION_REQUIRE_VALID_OPENSSL_CLIENT_CERT |
+                    LWS_SERVER_OPTION_PEER_CERT_NOT_REQUIRED;
+        v.ssl_ca_filepath = c->ca_path;
         v.timeout_secs = 30;
         v.keepalive_timeout = 5;
         c->api_vhost = lws_create_vhost(c->lws, &v);

@@ -128,3 +128,18 @@ def test_self_signed_and_foreign_client_certificates_are_refused(controller, tmp
              str(tmp_path / "ca.key"), "-CAcreateserial", "-days", "1", "-out", str(tmp_path / "n.pem"))
     _refused_at_agent_port(controller, str(tmp_path / "n.pem"), str(tmp_path / "n.key"))
     assert anon(controller, "GET", "/healthz").status_code == 200
+
+
+def test_an_agent_certificate_opens_no_api(controller, tmp_path):
+    """A node certificate this CA issued is recognised on the API listener and refused with 403."""
+    token = controller.request("POST", "/api/v1/join-tokens", json={"name": "gpu-api", "zone": "private"}).json()["token"]
+    _openssl("req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", "/CN=gpu-api",
+             "-keyout", str(tmp_path / "node.key"), "-out", str(tmp_path / "node.csr"))
+    r = anon(controller, "POST", "/api/v1/enroll", json={"token": token, "csr": (tmp_path / "node.csr").read_text()})
+    assert r.status_code == 200, r.text
+    (tmp_path / "node.pem").write_text(r.json()["certificate"])
+    cert = (str(tmp_path / "node.pem"), str(tmp_path / "node.key"))
+    for method, path in [("GET", "/api/v1/nodes"), ("GET", "/v1/models"), ("POST", "/v1/chat/completions")]:
+        r = anon(controller, method, path, cert=cert, json={})
+        assert r.status_code == 403 and "agent certificate" in error_of(r)["message"], (path, r.text)
+    assert anon(controller, "GET", "/healthz", cert=cert).status_code == 200  # public routes stay public
