@@ -19,11 +19,7 @@ void store_audit_entry_done(StoreAuditEntry *e) {
         *e = (StoreAuditEntry){};
 }
 
-void store_audit_entries_free(StoreAuditEntry *a, size_t n) {
-        for (size_t i = 0; a && i < n; i++)
-                store_audit_entry_done(&a[i]);
-        free(a);
-}
+STORE_DEFINE_ARRAY_FREE(StoreAuditEntry, store_audit_entry, store_audit_entries)
 
 static int check_action(const char *action, char *err, size_t errsz) {
         size_t n;

@@ -51,17 +51,8 @@ void store_deployment_done(StoreDeployment *d) {
         *d = (StoreDeployment){};
 }
 
-StoreDeployment *store_deployment_free(StoreDeployment *d) {
-        store_deployment_done(d);
-        free(d);
-        return NULL;
-}
-
-void store_deployments_free(StoreDeployment *a, size_t n) {
-        for (size_t i = 0; a && i < n; i++)
-                store_deployment_done(&a[i]);
-        free(a);
-}
+STORE_DEFINE_FREE(StoreDeployment, store_deployment)
+STORE_DEFINE_ARRAY_FREE(StoreDeployment, store_deployment, store_deployments)
 
 void store_deployment_nodes_free(StoreDeploymentNode *a, size_t n) {
         for (size_t i = 0; a && i < n; i++) {

@@ -98,3 +98,19 @@ int store_audit_record(Store *s, const StoreActor *actor, const char *action, co
 int store_schema_migrate(sqlite3 *db, unsigned target, unsigned *ret_version, char *err, size_t errsz);
 /* The version recorded in db (0 for an empty database), or a negative errno. */
 int store_schema_read_version(sqlite3 *db, unsigned *ret, char *err, size_t errsz);
+
+/* From name##_done(T *), which frees a record's fields and accepts NULL, defines name##_free(T *)
+ * (NULL-safe, returns NULL) and the array form plural##_free(T *, size_t) for the lists the
+ * store hands out. */
+#define STORE_DEFINE_FREE(T, name)                                                                                    \
+        T *name##_free(T *x) {                                                                                        \
+                name##_done(x);                                                                                       \
+                free(x);                                                                                              \
+                return NULL;                                                                                          \
+        }
+#define STORE_DEFINE_ARRAY_FREE(T, name, plural)                                                                      \
+        void plural##_free(T *a, size_t n) {                                                                          \
+                for (size_t i = 0; a && i < n; i++)                                                                   \
+                        name##_done(&a[i]);                                                                           \
+                free(a);                                                                                              \
+        }

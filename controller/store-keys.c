@@ -45,17 +45,8 @@ void store_api_key_done(StoreApiKey *k) {
         *k = (StoreApiKey){};
 }
 
-StoreApiKey *store_api_key_free(StoreApiKey *k) {
-        store_api_key_done(k);
-        free(k);
-        return NULL;
-}
-
-void store_api_keys_free(StoreApiKey *a, size_t n) {
-        for (size_t i = 0; a && i < n; i++)
-                store_api_key_done(&a[i]);
-        free(a);
-}
+STORE_DEFINE_FREE(StoreApiKey, store_api_key)
+STORE_DEFINE_ARRAY_FREE(StoreApiKey, store_api_key, store_api_keys)
 
 bool store_api_key_allows_model(const StoreApiKey *k, const char *model) {
         if (!k || !model)

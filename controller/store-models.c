@@ -16,17 +16,8 @@ void store_model_done(StoreModel *m) {
         *m = (StoreModel){};
 }
 
-StoreModel *store_model_free(StoreModel *m) {
-        store_model_done(m);
-        free(m);
-        return NULL;
-}
-
-void store_models_free(StoreModel *a, size_t n) {
-        for (size_t i = 0; a && i < n; i++)
-                store_model_done(&a[i]);
-        free(a);
-}
+STORE_DEFINE_FREE(StoreModel, store_model)
+STORE_DEFINE_ARRAY_FREE(StoreModel, store_model, store_models)
 
 static int read_model(sqlite3_stmt *st, StoreModel *m) {
         StoreModel x = {};

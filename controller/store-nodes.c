@@ -40,17 +40,8 @@ void store_node_done(StoreNode *n) {
         *n = (StoreNode){};
 }
 
-StoreNode *store_node_free(StoreNode *n) {
-        store_node_done(n);
-        free(n);
-        return NULL;
-}
-
-void store_nodes_free(StoreNode *a, size_t n) {
-        for (size_t i = 0; a && i < n; i++)
-                store_node_done(&a[i]);
-        free(a);
-}
+STORE_DEFINE_FREE(StoreNode, store_node)
+STORE_DEFINE_ARRAY_FREE(StoreNode, store_node, store_nodes)
 
 void store_revoked_certs_free(StoreRevokedCert *a, size_t n) {
         for (size_t i = 0; a && i < n; i++) {

@@ -17,17 +17,8 @@ void store_join_token_done(StoreJoinToken *t) {
         *t = (StoreJoinToken){};
 }
 
-StoreJoinToken *store_join_token_free(StoreJoinToken *t) {
-        store_join_token_done(t);
-        free(t);
-        return NULL;
-}
-
-void store_join_tokens_free(StoreJoinToken *a, size_t n) {
-        for (size_t i = 0; a && i < n; i++)
-                store_join_token_done(&a[i]);
-        free(a);
-}
+STORE_DEFINE_FREE(StoreJoinToken, store_join_token)
+STORE_DEFINE_ARRAY_FREE(StoreJoinToken, store_join_token, store_join_tokens)
 
 /* Reads the TOKEN_COLUMNS of the current row into *t. */
 static int read_token(sqlite3_stmt *st, int first, StoreJoinToken *t) {
