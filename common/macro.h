@@ -102,3 +102,14 @@ static inline _warn_unused_result_ int size_add(size_t a, size_t b, size_t *ret)
 static inline int isempty(const char *s) {
         return !s || !s[0];
 }
+
+/* The index of s in table[0..n) (entries may be NULL), or -EINVAL when s is NULL or not there: the
+ * "from_string" half of an enum's name table. */
+static inline int string_table_lookup(const char *const *table, size_t n, const char *s) {
+        if (!s)
+                return -EINVAL;
+        for (size_t i = 0; i < n; i++)
+                if (table[i] && streq(table[i], s))
+                        return (int) i;
+        return -EINVAL;
+}

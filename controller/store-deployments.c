@@ -24,10 +24,7 @@ const char *store_deployment_state_to_string(StoreDeploymentState s) {
 }
 
 StoreDeploymentState store_deployment_state_from_string(const char *s) {
-        for (int i = 0; s && i < _STORE_DEPLOYMENT_STATE_MAX; i++)
-                if (streq(s, state_names[i]))
-                        return (StoreDeploymentState) i;
-        return _STORE_DEPLOYMENT_STATE_INVALID;
+        return (StoreDeploymentState) string_table_lookup(state_names, _STORE_DEPLOYMENT_STATE_MAX, s);
 }
 
 const char *store_replica_status_to_string(StoreReplicaStatus s) {
@@ -35,10 +32,7 @@ const char *store_replica_status_to_string(StoreReplicaStatus s) {
 }
 
 StoreReplicaStatus store_replica_status_from_string(const char *s) {
-        for (int i = 0; s && i < _STORE_REPLICA_STATUS_MAX; i++)
-                if (streq(s, status_names[i]))
-                        return (StoreReplicaStatus) i;
-        return _STORE_REPLICA_STATUS_INVALID;
+        return (StoreReplicaStatus) string_table_lookup(status_names, _STORE_REPLICA_STATUS_MAX, s);
 }
 
 void store_deployment_done(StoreDeployment *d) {

@@ -19,12 +19,7 @@ const char *store_role_to_string(StoreRole r) {
 }
 
 StoreRole store_role_from_string(const char *s) {
-        if (!s)
-                return _STORE_ROLE_INVALID;
-        for (int i = 0; i < _STORE_ROLE_MAX; i++)
-                if (streq(s, role_names[i]))
-                        return (StoreRole) i;
-        return _STORE_ROLE_INVALID;
+        return (StoreRole) string_table_lookup(role_names, _STORE_ROLE_MAX, s);
 }
 
 static void strv_free(char **v) {

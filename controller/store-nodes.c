@@ -20,12 +20,7 @@ const char *store_node_state_to_string(StoreNodeState s) {
 }
 
 StoreNodeState store_node_state_from_string(const char *s) {
-        if (!s)
-                return _STORE_NODE_STATE_INVALID;
-        for (int i = 0; i < _STORE_NODE_STATE_MAX; i++)
-                if (streq(s, state_names[i]))
-                        return (StoreNodeState) i;
-        return _STORE_NODE_STATE_INVALID;
+        return (StoreNodeState) string_table_lookup(state_names, _STORE_NODE_STATE_MAX, s);
 }
 
 void store_node_done(StoreNode *n) {

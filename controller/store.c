@@ -25,12 +25,7 @@ const char *store_zone_to_string(StoreZone z) {
 }
 
 StoreZone store_zone_from_string(const char *s) {
-        if (!s)
-                return _STORE_ZONE_INVALID;
-        for (int i = 0; i < _STORE_ZONE_MAX; i++)
-                if (streq(s, zone_names[i]))
-                        return (StoreZone) i;
-        return _STORE_ZONE_INVALID;
+        return (StoreZone) string_table_lookup(zone_names, _STORE_ZONE_MAX, s);
 }
 
 int store_errorf(char *err, size_t errsz, int r, const char *fmt, ...) {

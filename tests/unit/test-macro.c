@@ -97,3 +97,12 @@ TEST(elementsof_and_helpers) {
         ASSERT_EQ(MIN(3, 4), 3);
         ASSERT_EQ(MAX(3, 4), 4);
 }
+
+TEST(string_table_lookup_finds_names) {
+        static const char *const names[] = { "a", NULL, "c" };
+
+        ASSERT_EQ(string_table_lookup(names, ELEMENTSOF(names), "a"), 0);
+        ASSERT_EQ(string_table_lookup(names, ELEMENTSOF(names), "c"), 2);
+        ASSERT_ERROR(string_table_lookup(names, ELEMENTSOF(names), "b"), -EINVAL);
+        ASSERT_ERROR(string_table_lookup(names, ELEMENTSOF(names), NULL), -EINVAL);
+}
