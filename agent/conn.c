@@ -219,6 +219,7 @@ static void conn_connect(Conn *c) {
 
         c->cause[0] = '\0';
         c->close_requested = false;
+        c->hello_answered = false;
         c->tls_handshake_done = c->ws_established = false;
         c->state = CONN_CONNECTING;
         c->wsi = NULL;
@@ -303,8 +304,6 @@ void conn_on_cert_issued(Conn *c, const char *pem) {
 
 void conn_on_welcome(Conn *c, const char *node_id, const char *node, const char *zone,
                      uint64_t heartbeat_interval_ms) {
-        bool first = !c->ready_notified;
-
         lws_sul_cancel(&c->sul_welcome);
         snprintf(c->node_id, sizeof c->node_id, "%s", node_id);
         snprintf(c->node, sizeof c->node, "%s", node);
@@ -322,10 +321,6 @@ void conn_on_welcome(Conn *c, const char *node_id, const char *node, const char 
                             LOG_INT("heartbeat_interval_ms", heartbeat_interval_ms)),
                  "welcomed by the controller at %s as node %s (zone %s, id %s); heartbeat every %" PRIu64 " ms",
                  c->options.agent_url, node, zone, node_id, heartbeat_interval_ms);
-        if (first) {
-                notify_ready("connected");
-                c->ready_notified = true;
-        }
         notify_status("connected to %s as node %s (zone %s)", c->options.agent_url, node, zone);
         c->renew_pending = false;
         char verr[256];
@@ -333,6 +328,29 @@ void conn_on_welcome(Conn *c, const char *node_id, const char *node, const char 
                 schedule_renewal(c);
         send_heartbeat(c);
         lws_sul_schedule(c->context, 0, &c->sul_heartbeat, sul_heartbeat_cb, (lws_usec_t) c->heartbeat_interval_usec);
+}
+
+void conn_on_rules(Conn *c) {
+        c->hello_answered = true;
+        conn_ready_check(c);
+}
+
+void conn_ready_check(Conn *c) {
+        RunnerStats st = {};
+        size_t ready = 0;
+
+        if (c->ready_notified || c->state != CONN_READY || !c->hello_answered)
+                return;
+        if (c->runner)
+                runner_stats(c->runner, &st);
+        if (st.loads_pending > 0)
+                return;
+        for (size_t i = 0; i < st.n_models; i++)
+                ready += streq(st.models[i].state, "ready");
+        log_info("ready: connected and %zu of %zu model(s) loaded; telling systemd (READY=1)", ready, st.n_models);
+        notify_ready("connected to %s as node %s (zone %s); %zu of %zu model(s) loaded", c->options.agent_url, c->node,
+                     c->zone, ready, st.n_models);
+        c->ready_notified = true;
 }
 
 bool conn_cause_is_cert_refused(const char *cause) {
@@ -596,4 +614,6 @@ void conn_drain_runner(Conn *c) {
                 else
                         cJSON_Delete(f);
         }
+        if (c)
+                conn_ready_check(c); /* a model load may have ended */
 }

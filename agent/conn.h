@@ -71,6 +71,7 @@ typedef struct Conn {
         uint64_t heartbeat_seq;
         uint64_t watchdog_usec; /* 0: no systemd watchdog */
         bool ready_notified;
+        bool hello_answered; /* this connection got the rules frame that ends the answer to hello */
         /* what the controller told us */
         char node_id[64], node[64], zone[16];
         bool have_rules_version;
@@ -132,7 +133,14 @@ void conn_set_cause(Conn *c, const char *fmt, ...) _printf_(2, 3);
 void conn_close(Conn *c, const char *fmt, ...) _printf_(2, 3);
 /* The websocket is up: send hello and wait for welcome. */
 void conn_on_established(Conn *c);
-/* welcome arrived: READY, heartbeats every heartbeat_interval_ms. */
+/* welcome arrived: heartbeats every heartbeat_interval_ms. */
 void conn_on_welcome(Conn *c, const char *node_id, const char *node, const char *zone, uint64_t heartbeat_interval_ms);
+/* rules arrived: the controller's answer to hello is complete (docs/PROTOCOL.md: welcome, a
+ * model.load for each deployment placed here, then rules), so every load it asked for is queued. */
+void conn_on_rules(Conn *c);
+/* READY=1, once per process, when the agent is welcomed, the answer to hello is complete and the
+ * runner has no model.load queued or running ("connected and its models loaded"; a failed load
+ * counts as ended). Called when rules arrive and whenever the runner has produced frames. */
+void conn_ready_check(Conn *c);
 /* The connection failed or ended (wsi is gone): log once, schedule the next attempt. */
 void conn_on_closed(Conn *c);

@@ -10,8 +10,14 @@
 
 static uint64_t last_ping_usec;
 
-void notify_ready(const char *status) {
-        (void) sd_notifyf(0, "READY=1\nSTATUS=%s", status);
+void notify_ready(const char *fmt, ...) {
+        char line[512];
+        va_list ap;
+
+        va_start(ap, fmt);
+        (void) vsnprintf(line, sizeof line, fmt, ap);
+        va_end(ap);
+        (void) sd_notifyf(0, "READY=1\nSTATUS=%s", line);
 }
 
 void notify_status(const char *fmt, ...) {

@@ -6,8 +6,8 @@
 
 #include "macro.h"
 
-/* READY=1 with a STATUS line. */
-void notify_ready(const char *status);
+/* READY=1 with a STATUS=<formatted line>. */
+void notify_ready(const char *fmt, ...) _printf_(1, 2);
 /* STATUS=<formatted line>, shown by systemctl status. */
 void notify_status(const char *fmt, ...) _printf_(1, 2);
 /* STOPPING=1. */

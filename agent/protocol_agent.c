@@ -61,6 +61,7 @@ static void on_rules(Conn *c, const cJSON *f) {
                 return;
         }
         (void) conn_send(c, ack);
+        conn_on_rules(c);
 }
 
 static void on_error(Conn *c, const cJSON *f) {

@@ -444,12 +444,24 @@ static void cancel_gen(Runner *r, const char *id) {
         }
 }
 
+/* A model.load is over (ready or failed): one fewer pending, and the connection thread is woken to
+ * see it (after the model.status frame, which load_model() queued first). */
+static void load_done(Runner *r) {
+        pthread_mutex_lock(&r->lock);
+        if (r->stats.loads_pending > 0)
+                r->stats.loads_pending--;
+        pthread_mutex_unlock(&r->lock);
+        if (r->opt.wake)
+                r->opt.wake(r->opt.userdata);
+}
+
 static void handle_frame(Runner *r, cJSON *f) {
         const char *type = cJSON_GetObjectItemCaseSensitive(f, "type")->valuestring;
 
-        if (streq(type, "model.load"))
+        if (streq(type, "model.load")) {
                 load_model(r, f);
-        else if (streq(type, "model.unload")) {
+                load_done(r);
+        } else if (streq(type, "model.unload")) {
                 const char *name = cJSON_GetObjectItemCaseSensitive(f, "name")->valuestring;
                 Loaded *m = find_model(r, name);
                 if (m) {
@@ -605,8 +617,10 @@ int runner_submit(Runner *r, const cJSON *frame) {
                 return -ENOMEM;
         pthread_mutex_lock(&r->lock);
         k = queue_push(&r->inbox, s, INBOX_MAX);
-        if (k >= 0)
+        if (k >= 0) {
+                r->stats.loads_pending += streq(type->valuestring, "model.load");
                 pthread_cond_signal(&r->cond);
+        }
         pthread_mutex_unlock(&r->lock);
         if (k < 0)
                 free(s);

@@ -33,6 +33,7 @@ typedef struct RunnerStats {
         RunnerModelState models[RUNNER_MODELS_MAX];
         size_t n_models;
         unsigned queue_depth, active_sequences;
+        unsigned loads_pending;   /* model.load frames queued or being loaded */
         double tokens_per_second; /* over the last few seconds */
 } RunnerStats;
 

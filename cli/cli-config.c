@@ -41,9 +41,7 @@ static int verb_check(const CliGlobals *g, int argc, char **argv) {
         return failed ? CLI_EXIT_FAILURE : CLI_EXIT_OK;
 }
 
-/* The CLI's own config: --config, $SLUICE_CONFIG, ~/.config/sluice/cli.json if present, else
- * defaults only. */
-static int load_cli_config(const CliGlobals *g, cJSON **ret, char *err, size_t errsz) {
+int cli_config_load(const CliGlobals *g, cJSON **ret, char *err, size_t errsz) {
         _cleanup_free_ char *home_path = NULL;
         const char *home = getenv("HOME");
 
@@ -62,7 +60,7 @@ static int verb_show(const CliGlobals *g, int argc, char **argv) {
         (void) argv;
         if (argc > 1)
                 return cli_usage_error("config show: takes no arguments");
-        if (load_cli_config(g, &doc, err, sizeof err) < 0) {
+        if (cli_config_load(g, &doc, err, sizeof err) < 0) {
                 fprintf(stderr, "sluice: %s\n", err);
                 return CLI_EXIT_FAILURE;
         }

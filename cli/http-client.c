@@ -270,22 +270,15 @@ static int errno_of_status(long status) {
         }
 }
 
-/* An HTTP error: "403 Forbidden: <the controller's message> (code forbidden, request cli-...)". */
-static int report_http_error(long status, const char *body, size_t len, const char *request_id, char *err,
-                             size_t errsz) {
-        _cleanup_json_ cJSON *j = NULL;
-        const char *message = NULL, *code = NULL;
-        char why[128], line[1024];
+/* An HTTP error: "403 Forbidden: <the controller's message> (code forbidden, request cli-...)"; answer
+ * is the body's parse, NULL when it is not JSON. */
+static int report_http_error(long status, const cJSON *answer, const char *request_id, char *err, size_t errsz) {
+        const cJSON *e = cJSON_GetObjectItemCaseSensitive(answer, "error");
+        const cJSON *m = cJSON_GetObjectItemCaseSensitive(e, "message");
+        const cJSON *k = cJSON_GetObjectItemCaseSensitive(e, "code");
+        const char *message = cJSON_IsString(m) ? m->valuestring : NULL, *code = cJSON_IsString(k) ? k->valuestring : NULL;
+        char line[1024];
 
-        if (json_parse(body, len, &j, why, sizeof why) >= 0) {
-                const cJSON *e = cJSON_GetObjectItemCaseSensitive(j, "error");
-                const cJSON *m = cJSON_GetObjectItemCaseSensitive(e, "message");
-                const cJSON *k = cJSON_GetObjectItemCaseSensitive(e, "code");
-                if (cJSON_IsString(m))
-                        message = m->valuestring;
-                if (cJSON_IsString(k))
-                        code = k->valuestring;
-        }
         one_line(line, sizeof line, message ?: "(the answer carries no error message)");
         snprintf(err, errsz, "%ld%s%s: %s (%s%s%srequest %s)", status, *reason_phrase(status) ? " " : "",
                  reason_phrase(status), line, code ? "code " : "", code ?: "", code ? ", " : "", request_id);
@@ -383,6 +376,7 @@ int http_client_request(HttpClient *c, const char *method, const char *path, con
         CURL *h = c->curl;
         int r;
 
+        *ret = (HttpResponse){};
         if (!path || path[0] != '/') {
                 snprintf(err, errsz, "internal error: request path must start with '/'");
                 return -EINVAL;
@@ -392,6 +386,7 @@ int http_client_request(HttpClient *c, const char *method, const char *path, con
                 snprintf(err, errsz, "cannot make a request id: %s", strerror(-r));
                 return r;
         }
+        memcpy(ret->request_id, request_id, sizeof request_id);
         if (asprintf(&url, "%s%s", c->base_url, path) < 0 ||
             asprintf(&id_header, "X-Request-Id: %s", request_id) < 0) {
                 url = id_header = NULL;
@@ -444,28 +439,29 @@ int http_client_request(HttpClient *c, const char *method, const char *path, con
         curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
         if (cc == CURLE_OK)
                 read_request_id(h, request_id);
+        memcpy(ret->request_id, request_id, sizeof request_id);
         curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL); /* the list is freed on return */
         curl_easy_setopt(h, CURLOPT_ERRORBUFFER, NULL);
         if (cc != CURLE_OK) {
                 r = report_curl_error(c, cc, errbuf, &sink, request_id, err, errsz);
                 goto finish;
         }
-        if (status < 200 || status > 299) {
-                r = report_http_error(status, strbuf_str(&sink.buf), sink.buf.len, request_id, err, errsz);
-                goto finish;
-        }
-        if (json_parse(strbuf_str(&sink.buf), sink.buf.len, &json, why, sizeof why) < 0 || !cJSON_IsObject(json)) {
-                snprintf(err, errsz, "the controller at %s answered %ld with something that is not a JSON object "
-                                     "(request %s)", c->base_url, status, request_id);
-                r = -EBADMSG;
-                goto finish;
-        }
-        *ret = (HttpResponse){ .status = status, .body_len = sink.buf.len, .json = TAKE_PTR(json) };
-        memcpy(ret->request_id, request_id, sizeof request_id);
+        /* an answer came: keep it, whatever it says, for the caller to show */
+        ret->status = status;
+        ret->body_len = sink.buf.len;
         ret->body = strbuf_take(&sink.buf);
         if (!ret->body) {
                 http_response_done(ret);
                 goto oom;
+        }
+        if (json_parse(ret->body, ret->body_len, &json, why, sizeof why) >= 0 && cJSON_IsObject(json))
+                ret->json = TAKE_PTR(json);
+        if (status < 200 || status > 299)
+                return report_http_error(status, ret->json, request_id, err, errsz);
+        if (!ret->json) {
+                snprintf(err, errsz, "the controller at %s answered %ld with something that is not a JSON object "
+                                     "(request %s)", c->base_url, status, request_id);
+                return -EBADMSG;
         }
         return 0;
 oom:

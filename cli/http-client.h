@@ -22,7 +22,8 @@ typedef struct HttpClientOptions {
         size_t max_response;  /* 0: HTTP_CLIENT_RESPONSE_MAX */
 } HttpClientOptions;
 
-/* A 2xx answer. body is NUL-terminated and exactly what the controller sent; json is its parse. */
+/* The controller's answer. body is NUL-terminated and exactly what the controller sent; json is its
+ * parse (NULL when it is not a JSON object). status is 0 when no answer came. */
 typedef struct HttpResponse {
         long status;
         char *body;
@@ -47,14 +48,16 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(HttpClient *, http_client_free);
 
 /* Sends method to base_url + path (path starts with '/' and is already URL-escaped, see
  * http_client_escape), with body as JSON when it is not NULL, and a random X-Request-Id.
- * Returns 0 when the controller answered 2xx with a JSON object: *ret gets it (free with
- * http_response_done). Otherwise a negative errno and one line in err that names the cause and
- * the request id:
+ * Returns 0 when the controller answered 2xx with a JSON object. Otherwise a negative errno and one
+ * line in err that names the cause and the request id:
  *   - the controller answered an error: its OpenAI-shaped message and status; -EACCES (401),
  *     -EPERM (403), -ENOENT (404), -EEXIST (409), -EBADMSG (2xx that is not a JSON object),
  *     -EPROTO (any other status);
  *   - no answer: -ECONNREFUSED (with "is the controller running at URL?"), -ETIMEDOUT,
- *     -EFBIG (response over the limit), -ECONNABORTED (TLS or certificate), -EIO. */
+ *     -EFBIG (response over the limit), -ECONNABORTED (TLS or certificate), -EIO.
+ * *ret is always set (free it with http_response_done): on success the answer; when the
+ * controller answered an error, its status, request id and body (json too when the body is a
+ * JSON object, such as {"error": {...}}); when no answer came, status 0 and our request id. */
 int http_client_request(HttpClient *c, const char *method, const char *path, const cJSON *body, HttpResponse *ret,
                         char *err, size_t errsz);
 

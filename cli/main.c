@@ -16,7 +16,7 @@ static int verb_version(const CliGlobals *g, int argc, char **argv) {
 
 static const CliVerb verbs[] = {
 #if HAVE_ADMIN
-        { "admin", cli_admin_main, "admin (join-token|key|node|audit)", "manage the controller (see 'sluice admin --help')" },
+        { "admin", cli_admin_main, "admin (node|join-token|deployment|key|job|audit)", "manage the controller (see 'sluice admin --help')" },
 #endif
 #if HAVE_CJSON
         { "config", cli_config_main, "config (check|show|schemas) ...", "validate and show configuration files" },
@@ -52,7 +52,8 @@ static void help(FILE *f) {
                    "      --json          machine-readable output\n"
                    "  -h, --help          show this help\n"
                    "      --version       show the version\n\n"
-                   "Exit codes: 0 success, 1 the command failed, 2 bad usage.\n");
+                   "Exit codes: 0 success, 1 the command failed, 2 bad usage; 3-9 from the controller's\n"
+                   "answers, see 'sluice admin --help' and docs/CLI.md.\n");
 }
 
 int cli_dispatch(const CliVerb *table, const char *prefix, const CliGlobals *g, int argc, char **argv) {

@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <sys/uio.h>
 
-#include "config.h"
+#include "build-config.h" /* HAVE_LIBSYSTEMD */
 #include "strbuf.h"
 #include "timeutil.h"
 
@@ -211,9 +211,25 @@ out:
 }
 #endif
 
+static _Thread_local const char *log_request_id;
+
+const char *log_set_request_id(const char *id) {
+        const char *old = log_request_id;
+        log_request_id = id;
+        return old;
+}
+
+static bool has_field(const LogField *fields, size_t n, const char *key) {
+        for (size_t i = 0; i < n; i++)
+                if (streq(fields[i].key, key))
+                        return true;
+        return false;
+}
+
 int log_internal(int level, int error, const LogField *fields, size_t n_fields, const char *fmt, ...) {
         char msg[LOG_MESSAGE_MAX];
         int saved_errno = errno;
+        LogField with_id[LOG_FIELDS_MAX + 1];
         va_list ap;
 
         if (level > log_max_level)
@@ -221,6 +237,13 @@ int log_internal(int level, int error, const LogField *fields, size_t n_fields, 
         va_start(ap, fmt);
         (void) vsnprintf(msg, sizeof msg, fmt, ap);
         va_end(ap);
+        /* the request being handled names itself in every line logged meanwhile */
+        if (log_request_id && n_fields < LOG_FIELDS_MAX && !has_field(fields, n_fields, "request_id")) {
+                for (size_t i = 0; i < n_fields; i++)
+                        with_id[i] = fields[i];
+                with_id[n_fields++] = LOG_STR("request_id", log_request_id);
+                fields = with_id;
+        }
         if (log_target == LOG_TARGET_AUTO)
                 log_target = log_target_detect();
 #if HAVE_LIBSYSTEMD

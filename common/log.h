@@ -51,6 +51,13 @@ LogTarget log_target_detect(void);
 int log_level_from_string(const char *s, int *ret);
 const char *log_level_to_string(int level);
 
+#define LOG_FIELDS_MAX 32 /* fields one line may carry */
+
+/* Sets the request id that every line of this thread carries as "request_id" (unless the line
+ * names one itself) until it is set again; NULL clears it. Returns the previous one. The string
+ * must outlive the setting. */
+const char *log_set_request_id(const char *id);
+
 /* Logs one message with extra fields. error, when nonzero, is an errno (sign ignored) added as the
  * fields "errno" and "error". Returns -abs(error), so `return log_with_errno(...)` propagates it. */
 int log_internal(int level, int error, const LogField *fields, size_t n_fields, const char *fmt, ...)

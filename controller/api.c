@@ -11,6 +11,7 @@
 #include "openai.h"
 #include "enroll.h"
 #include "inventory.h"
+#include "jobs.h"
 #include "json.h"
 #include "store-audit.h"
 #include "store-keys.h"
@@ -36,6 +37,12 @@ enum {
         H_COMPLETIONS,
         H_DEPLOY_CREATE,
         H_DEPLOY_LIST,
+        H_DEPLOY_DELETE,
+        H_GENERATE,
+        H_JOB_CREATE,
+        H_JOB_LIST,
+        H_JOB_GET,
+        H_JOB_CANCEL,
 };
 
 #define ADMIN PRINCIPAL_ADMIN
@@ -48,8 +55,14 @@ const Route api_routes[] = {
         { "GET", "/v1/models", DEV | ADMIN, "models (OpenAI)", H_MODELS },
         { "POST", "/v1/chat/completions", DEV | ADMIN, "chat completion (OpenAI), SSE when stream is true", H_CHAT },
         { "POST", "/v1/completions", DEV | ADMIN, "text completion (OpenAI), SSE when stream is true", H_COMPLETIONS },
+        { "POST", "/v1/generate", DEV | ADMIN, "generation in sluice's native form, SSE when stream is true", H_GENERATE },
+        { "POST", "/v1/jobs", DEV | ADMIN, "queue an asynchronous generation (202 + job id)", H_JOB_CREATE },
+        { "GET", "/v1/jobs", DEV | ADMIN, "the caller's jobs (an admin's: all), newest first", H_JOB_LIST },
+        { "GET", "/v1/jobs/{id}", DEV | ADMIN, "a job: state, and output when done", H_JOB_GET },
+        { "DELETE", "/v1/jobs/{id}", DEV | ADMIN, "cancel a queued or running job", H_JOB_CANCEL },
         { "POST", "/api/v1/deployments", ADMIN, "deploy a model onto nodes", H_DEPLOY_CREATE },
         { "GET", "/api/v1/deployments", ADMIN | AUDITOR, "deployments and their replicas", H_DEPLOY_LIST },
+        { "DELETE", "/api/v1/deployments/{id}", ADMIN, "undeploy: stop a deployment and unload its replicas", H_DEPLOY_DELETE },
         { "POST", "/api/v1/join-tokens", ADMIN, "create a single-use join token", H_JOIN_TOKEN_CREATE },
         { "GET", "/api/v1/join-tokens", ADMIN, "list join tokens (no secrets)", H_JOIN_TOKEN_LIST },
         { "POST", "/api/v1/enroll", PRINCIPAL_PUBLIC, "enroll an agent with a join token and a CSR", H_ENROLL },
@@ -64,14 +77,6 @@ const size_t api_n_routes = ELEMENTSOF(api_routes);
 
 StoreActor api_actor(const HttpRequest *r) {
         return (StoreActor){ .key_id = r->key ? r->key->id : "anonymous", .request_id = r->request_id };
-}
-
-static void add_time(cJSON *o, const char *key, uint64_t usec) {
-        char buf[TIME_RFC3339_MAX];
-        if (usec)
-                cJSON_AddStringToObject(o, key, time_format_rfc3339(usec, buf));
-        else
-                cJSON_AddNullToObject(o, key);
 }
 
 /* Maps a store error to a status: unknown -> 404, conflicts -> 409, limits -> 413/429, else 400/500. */
@@ -92,7 +97,7 @@ static void h_readyz(HttpRequest *r) {
         int64_t n;
         StoreModel *models = NULL;
         size_t count;
-        int k = store_model_list(r->ctl->store, &models, &count, err, sizeof err);
+        int k = store_model_list(r->ctl->store, false, &models, &count, err, sizeof err);
 
         (void) n;
         store_models_free(models, k >= 0 ? count : 0);
@@ -110,7 +115,7 @@ static void h_models(HttpRequest *r) {
         StoreModel *models = NULL;
         size_t n = 0;
         char err[256];
-        int k = store_model_list(r->ctl->store, &models, &n, err, sizeof err);
+        int k = store_model_list(r->ctl->store, true, &models, &n, err, sizeof err);
         cJSON *o, *data;
 
         if (k < 0) {
@@ -170,7 +175,7 @@ static void h_join_token_create(HttpRequest *r) {
         cJSON_AddStringToObject(o, "id", info->id);
         cJSON_AddStringToObject(o, "name", info->node_name);
         cJSON_AddStringToObject(o, "zone", store_zone_to_string(info->zone));
-        add_time(o, "expires_at", info->expires_at);
+        http_json_add_time(o, "expires_at", info->expires_at);
         http_reply_json(r, 201, o);
 }
 
@@ -190,9 +195,9 @@ static void h_join_token_list(HttpRequest *r) {
                 cJSON_AddStringToObject(o, "id", t[i].id);
                 cJSON_AddStringToObject(o, "name", t[i].node_name);
                 cJSON_AddStringToObject(o, "zone", store_zone_to_string(t[i].zone));
-                add_time(o, "created_at", t[i].created_at);
-                add_time(o, "expires_at", t[i].expires_at);
-                add_time(o, "used_at", t[i].used_at);
+                http_json_add_time(o, "created_at", t[i].created_at);
+                http_json_add_time(o, "expires_at", t[i].expires_at);
+                http_json_add_time(o, "used_at", t[i].used_at);
                 cJSON_AddItemToArray(arr, o);
         }
         store_join_tokens_free(t, n);
@@ -219,9 +224,9 @@ static void h_node_list(HttpRequest *r) {
                 cJSON_AddStringToObject(o, "zone", store_zone_to_string(nodes[i].zone));
                 cJSON_AddStringToObject(o, "state", store_node_state_to_string(nodes[i].state));
                 cJSON_AddBoolToObject(o, "connected", inventory_find(r->ctl->inventory, nodes[i].name) != NULL);
-                add_time(o, "enrolled_at", nodes[i].enrolled_at);
-                add_time(o, "last_seen_at", nodes[i].last_seen_at);
-                add_time(o, "cert_not_after", nodes[i].cert_not_after);
+                http_json_add_time(o, "enrolled_at", nodes[i].enrolled_at);
+                http_json_add_time(o, "last_seen_at", nodes[i].last_seen_at);
+                http_json_add_time(o, "cert_not_after", nodes[i].cert_not_after);
                 cJSON_AddItemToObject(o, "labels", cJSON_Parse(nodes[i].labels_json ? nodes[i].labels_json : "{}"));
                 cJSON_AddItemToObject(o, "telemetry", cJSON_Parse(nodes[i].telemetry_json ? nodes[i].telemetry_json : "{}"));
                 cJSON_AddItemToArray(arr, o);
@@ -255,9 +260,9 @@ static cJSON *key_json(const StoreApiKey *k) {
         cJSON_AddStringToObject(o, "name", k->name);
         cJSON_AddStringToObject(o, "prefix", k->prefix);
         cJSON_AddStringToObject(o, "role", store_role_to_string(k->role));
-        add_time(o, "created_at", k->created_at);
-        add_time(o, "expires_at", k->expires_at);
-        add_time(o, "revoked_at", k->revoked_at);
+        http_json_add_time(o, "created_at", k->created_at);
+        http_json_add_time(o, "expires_at", k->expires_at);
+        http_json_add_time(o, "revoked_at", k->revoked_at);
         cJSON *models = cJSON_AddArrayToObject(o, "models");
         for (size_t i = 0; i < k->n_models; i++)
                 cJSON_AddItemToArray(models, cJSON_CreateString(k->models[i]));
@@ -387,7 +392,7 @@ static void h_audit_list(HttpRequest *r) {
         for (size_t i = 0; i < n; i++) {
                 cJSON *o = cJSON_CreateObject();
                 cJSON_AddNumberToObject(o, "id", (double) e[i].id);
-                add_time(o, "time", e[i].time);
+                http_json_add_time(o, "time", e[i].time);
                 cJSON_AddStringToObject(o, "actor", e[i].actor);
                 cJSON_AddStringToObject(o, "action", e[i].action);
                 if (e[i].target)
@@ -403,24 +408,69 @@ static void h_audit_list(HttpRequest *r) {
         http_reply_json(r, 200, o);
 }
 
-/* /v1/chat/completions and /v1/completions: validate, check the key's model allow-list, dispatch. */
-static void generate(HttpRequest *r, OpenAIKind kind) {
+/* A native request that names no model gets the only model its key may use. */
+static int resolve_model(HttpRequest *r, OpenAIRequest *oa) {
+        StoreModel *models = NULL;
+        size_t n = 0, usable = 0;
+        const char *only = NULL;
+        char err[256];
+        int k = store_model_list(r->ctl->store, true, &models, &n, err, sizeof err);
+
+        if (k < 0) {
+                reply_store_error(r, k, err);
+                return k;
+        }
+        for (size_t i = 0; i < n; i++)
+                if (!r->key || store_api_key_allows_model(r->key, models[i].name)) {
+                        usable++;
+                        only = models[i].name;
+                }
+        if (usable == 1) {
+                cJSON_AddStringToObject(oa->infer, "model", only);
+                oa->model = cJSON_GetObjectItemCaseSensitive(oa->infer, "model")->valuestring;
+        } else
+                http_reply_error(r, 400, NULL, "invalid_request",
+                                 "model: required, as %zu models are available to this key (GET /v1/models lists them)",
+                                 usable);
+        store_models_free(models, n);
+        return usable == 1 ? 0 : -EINVAL;
+}
+
+int api_parse_generation(HttpRequest *r, OpenAIKind kind, cJSON **ret_body, OpenAIRequest *ret) {
         _cleanup_json_ cJSON *body = NULL;
+        const ControllerConfig *cfg = &r->ctl->config;
         OpenAIRequest oa;
         char err[512];
+        int k;
 
-        if (http_body_json(r, &body) < 0)
-                return;
-        if (openai_parse(kind, body, 256, OPENAI_MAX_TOKENS_LIMIT, &oa, err, sizeof err) < 0) {
+        if ((k = http_body_json(r, &body)) < 0)
+                return k;
+        if ((k = openai_parse(kind, body, cfg->default_max_tokens, cfg->max_tokens_limit, &oa, err, sizeof err)) < 0) {
                 http_reply_error(r, 400, NULL, "invalid_request", "%s", err);
-                return;
+                return k;
+        }
+        if (!oa.model && (k = resolve_model(r, &oa)) < 0) {
+                cJSON_Delete(oa.infer);
+                return k;
         }
         if (r->key && !store_api_key_allows_model(r->key, oa.model)) {
                 http_reply_error(r, 403, NULL, "model_not_allowed", "this API key may not use the model \"%.128s\"", oa.model);
                 cJSON_Delete(oa.infer);
-                return;
+                return -EPERM;
         }
-        dispatch_start(r, &oa);
+        *ret = oa;
+        *ret_body = TAKE_PTR(body);
+        return 0;
+}
+
+/* /v1/chat/completions, /v1/completions and /v1/generate: validate, check the key's model
+ * allow-list, dispatch. */
+static void generate(HttpRequest *r, OpenAIKind kind) {
+        _cleanup_json_ cJSON *body = NULL;
+        OpenAIRequest oa;
+
+        if (api_parse_generation(r, kind, &body, &oa) >= 0)
+                dispatch_start(r, &oa);
 }
 
 static void h_chat(HttpRequest *r) {
@@ -429,6 +479,10 @@ static void h_chat(HttpRequest *r) {
 
 static void h_completions(HttpRequest *r) {
         generate(r, OPENAI_COMPLETION);
+}
+
+static void h_generate(HttpRequest *r) {
+        generate(r, OPENAI_GENERATE);
 }
 
 static void (*const handlers[])(HttpRequest *r) = {
@@ -448,7 +502,15 @@ static void (*const handlers[])(HttpRequest *r) = {
         [H_COMPLETIONS] = h_completions,
         [H_DEPLOY_CREATE] = deploy_handle_create,
         [H_DEPLOY_LIST] = deploy_handle_list,
+        [H_DEPLOY_DELETE] = deploy_handle_delete,
+        [H_GENERATE] = h_generate,
+        [H_JOB_CREATE] = jobs_handle_create,
+        [H_JOB_LIST] = jobs_handle_list,
+        [H_JOB_GET] = jobs_handle_get,
+        [H_JOB_CANCEL] = jobs_handle_cancel,
 };
+
+_Static_assert(ELEMENTSOF(handlers) == H_JOB_CANCEL + 1, "a handler for every route");
 
 void api_dispatch(HttpRequest *r) {
         handlers[r->route->handler](r);

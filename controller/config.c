@@ -1,5 +1,6 @@
 /* config.c: sluice-controller's config file, read through the common loader and its schema. */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,12 +42,65 @@ static int read_names(const cJSON *doc, ControllerConfig *c) {
         return 0;
 }
 
+/* The integer keys; the schema has checked their presence, types and ranges. */
+static void read_integers(const cJSON *doc, ControllerConfig *c) {
+        static const struct {
+                const char *key;
+                size_t offset;
+                bool is_size;
+        } keys[] = {
+#define U32(k, field) { k, offsetof(ControllerConfig, field), false }
+#define SIZE(k, field) { k, offsetof(ControllerConfig, field), true }
+                U32("heartbeat_interval_ms", heartbeat_interval_ms),
+                SIZE("max_body_bytes", max_body_bytes),
+                SIZE("max_frame_bytes", max_frame_bytes),
+                SIZE("max_header_bytes", max_header_bytes),
+                U32("header_timeout_s", header_timeout_s),
+                U32("body_timeout_s", body_timeout_s),
+                U32("max_connections", max_connections),
+                U32("default_max_tokens", default_max_tokens),
+                U32("max_tokens_limit", max_tokens_limit),
+                U32("max_streams_per_key", max_streams_per_key),
+                U32("max_jobs_per_key", max_jobs_per_key),
+                U32("max_jobs", max_jobs),
+                U32("max_running_jobs", max_running_jobs),
+                U32("job_max_attempts", job_max_attempts),
+                U32("agent_max_frames_per_sec", agent_max_frames_per_sec),
+                U32("max_agent_connections_per_node", max_agent_connections_per_node),
+#undef U32
+#undef SIZE
+        };
+        char why[256];
+        int64_t v;
+
+        for (size_t i = 0; i < ELEMENTSOF(keys); i++) {
+                if (json_get_int(doc, keys[i].key, 0, UINT32_MAX, &v, why, sizeof why) < 0)
+                        continue;
+                if (keys[i].is_size)
+                        *(size_t *) ((char *) c + keys[i].offset) = (size_t) v;
+                else
+                        *(uint32_t *) ((char *) c + keys[i].offset) = (uint32_t) v;
+        }
+}
+
+/* A duration key ("24h"), at least one second. */
+static int read_duration(const cJSON *doc, const char *key, uint64_t *ret, char *err, size_t errsz) {
+        const char *s = NULL;
+        char why[256];
+
+        if (json_get_string(doc, key, &s, why, sizeof why) < 0 || time_parse_duration(s, ret) < 0 || *ret < USEC_PER_SEC) {
+                snprintf(err, errsz, "config: %s: \"%s\" is not a duration of at least 1s (like 30m, 24h, 7d)", key,
+                         s ? s : "");
+                return -EINVAL;
+        }
+        return 0;
+}
+
 int controller_config_load(const char *path, ControllerConfig *ret, char *err, size_t errsz) {
         _cleanup_json_ cJSON *doc = NULL;
         ControllerConfig c = {};
         const char *s;
         char why[256];
-        int64_t i;
         int r;
 
         if (path)
@@ -62,19 +116,23 @@ int controller_config_load(const char *path, ControllerConfig *ret, char *err, s
         r = split_listen("listen_api", s, &c.api_host, &c.api_port, err, errsz);
         if (r >= 0 && json_get_string(doc, "listen_agents", &s, why, sizeof why) >= 0)
                 r = split_listen("listen_agents", s, &c.agent_host, &c.agent_port, err, errsz);
+        read_integers(doc, &c);
         if (r >= 0 && json_get_string(doc, "agent_cert_lifetime", &s, why, sizeof why) >= 0 &&
             (time_parse_duration(s, &c.agent_cert_lifetime_usec) < 0 || c.agent_cert_lifetime_usec > USEC_PER_DAY ||
              c.agent_cert_lifetime_usec < 60 * USEC_PER_SEC)) {
                 snprintf(err, errsz, "config %s: agent_cert_lifetime: must be between 60s and 24h", path ? path : "");
                 r = -EINVAL;
         }
+        if (r >= 0)
+                r = read_duration(doc, "job_retention", &c.job_retention_usec, err, errsz);
+        if (r >= 0)
+                r = read_duration(doc, "job_queue_timeout", &c.job_queue_timeout_usec, err, errsz);
+        if (r >= 0 && c.max_tokens_limit < c.default_max_tokens) {
+                snprintf(err, errsz, "config: default_max_tokens (%u) is over max_tokens_limit (%u)", c.default_max_tokens,
+                         c.max_tokens_limit);
+                r = -EINVAL;
+        }
         if (r >= 0) {
-                json_get_int(doc, "heartbeat_interval_ms", 100, 600000, &i, why, sizeof why);
-                c.heartbeat_interval_ms = (uint32_t) i;
-                json_get_int(doc, "max_body_bytes", 1024, 1 << 26, &i, why, sizeof why);
-                c.max_body_bytes = (size_t) i;
-                json_get_int(doc, "max_frame_bytes", 1024, 1 << 26, &i, why, sizeof why);
-                c.max_frame_bytes = (size_t) i;
                 json_get_string(doc, "log_level", &s, why, sizeof why);
                 log_level_from_string(s, &c.log_level);
                 r = read_names(doc, &c);

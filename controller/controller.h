@@ -17,7 +17,13 @@ typedef struct ControllerConfig {
         char **server_names; /* NULL-terminated */
         uint64_t agent_cert_lifetime_usec;
         uint32_t heartbeat_interval_ms;
-        size_t max_body_bytes, max_frame_bytes;
+        size_t max_body_bytes, max_frame_bytes, max_header_bytes;
+        uint32_t header_timeout_s, body_timeout_s, max_connections;
+        uint32_t default_max_tokens, max_tokens_limit;
+        uint32_t max_streams_per_key;
+        uint32_t max_jobs_per_key, max_jobs, max_running_jobs, job_max_attempts;
+        uint64_t job_retention_usec, job_queue_timeout_usec;
+        uint32_t agent_max_frames_per_sec, max_agent_connections_per_node;
         int log_level;
 } ControllerConfig;
 

@@ -8,6 +8,7 @@
 
 #include "api.h"
 #include "frame.h"
+#include "jobs.h"
 #include "json.h"
 #include "log.h"
 #include "store-deployments.h"
@@ -36,10 +37,25 @@ static char *model_url(const StoreModel *m) {
         return strdup(m->source);
 }
 
+/* Validates and queues frame f for agent a (takes f); 0, or a negative errno (logged). */
+static int send_frame(Controller *c, AgentConn *a, cJSON *f) {
+        char err[512], *text;
+
+        if (frame_check(c->frames, f, err, sizeof err) < 0) {
+                log_error("refusing to send an invalid %s frame: %s", cJSON_GetObjectItemCaseSensitive(f, "type")->valuestring,
+                          err);
+                cJSON_Delete(f);
+                return -EINVAL;
+        }
+        text = cJSON_PrintUnformatted(f);
+        cJSON_Delete(f);
+        return text ? agent_send(a, text) : -ENOMEM;
+}
+
 static void send_load(Controller *c, AgentConn *a, const StoreDeployment *d, const StoreModel *m) {
         _cleanup_free_ char *url = model_url(m);
         cJSON *f = cJSON_CreateObject(), *model;
-        char err[512], *text;
+        char err[256];
 
         cJSON_AddStringToObject(f, "type", "model.load");
         cJSON_AddStringToObject(f, "id", d->id);
@@ -48,14 +64,7 @@ static void send_load(Controller *c, AgentConn *a, const StoreDeployment *d, con
         cJSON_AddStringToObject(model, "url", url ? url : "");
         cJSON_AddStringToObject(model, "sha256", m->sha256);
         cJSON_AddNumberToObject(model, "size_bytes", (double) m->size);
-        if (frame_check(c->frames, f, err, sizeof err) < 0) {
-                log_error("cannot send model.load for %s: %s", m->name, err);
-                cJSON_Delete(f);
-                return;
-        }
-        text = cJSON_PrintUnformatted(f);
-        cJSON_Delete(f);
-        if (text && agent_send(a, text) >= 0) {
+        if (send_frame(c, a, f) >= 0) {
                 (void) store_deployment_node_set(c->store, d->id, a->id.name, STORE_REPLICA_LOADING, NULL, err, sizeof err);
                 log_with(LOG_INFO, LOG_FIELDS(LOG_STR("node", a->id.name), LOG_STR("model", m->name)),
                          "asked %s to load %s", a->id.name, m->name);
@@ -118,6 +127,8 @@ void deploy_on_status(Controller *c, AgentConn *a, const cJSON *f) {
         char err[256];
 
         agent_set_model(a, name, streq(state, "ready"));
+        if (streq(state, "ready"))
+                jobs_kick(c); /* queued jobs may have waited for this model */
         if (streq(state, "ready") && cJSON_IsString(id)) {
                 /* the first ready replica makes a pending deployment active */
                 _cleanup_(store_deployment_freep) StoreDeployment *d = NULL;
@@ -242,4 +253,71 @@ void deploy_handle_list(HttpRequest *r) {
         cJSON *o = cJSON_CreateObject();
         cJSON_AddItemToObject(o, "data", arr);
         http_reply_json(r, 200, o);
+}
+
+/* Whether another deployment that is not stopped keeps model on agent a. */
+static bool model_kept_elsewhere(Controller *c, const StoreDeployment *gone, const AgentConn *a) {
+        StoreDeployment *d = NULL;
+        size_t n = 0;
+        bool kept = false;
+        char err[256];
+
+        if (store_deployment_list(c->store, &d, &n, err, sizeof err) < 0)
+                return true; /* unsure: leave the model loaded */
+        for (size_t i = 0; i < n && !kept; i++)
+                kept = !streq(d[i].id, gone->id) && d[i].state != STORE_DEPLOYMENT_STOPPED && streq(d[i].model, gone->model) &&
+                       placement_admits(d[i].placement_json, a);
+        store_deployments_free(d, n);
+        return kept;
+}
+
+/* Tells the connected agents with a replica of d to unload it, and forgets the replicas. */
+static void unload_replicas(Controller *c, const StoreDeployment *d) {
+        StoreDeploymentNode *nodes = NULL;
+        size_t n = 0;
+        char err[256];
+
+        if (store_deployment_node_list(c->store, d->id, &nodes, &n, err, sizeof err) < 0) {
+                log_warning("cannot read the replicas of %s: %s", d->id, err);
+                return;
+        }
+        for (size_t i = 0; i < n; i++) {
+                AgentConn *a = inventory_find(c->inventory, nodes[i].node_name);
+                if (a && !model_kept_elsewhere(c, d, a)) {
+                        cJSON *f = cJSON_CreateObject();
+                        cJSON_AddStringToObject(f, "type", "model.unload");
+                        cJSON_AddStringToObject(f, "id", d->id);
+                        cJSON_AddStringToObject(f, "name", d->model);
+                        agent_set_model(a, d->model, false); /* no new requests go there from now on */
+                        if (send_frame(c, a, f) >= 0)
+                                log_with(LOG_INFO, LOG_FIELDS(LOG_STR("node", a->id.name), LOG_STR("model", d->model)),
+                                         "asked %s to unload %s", a->id.name, d->model);
+                }
+                (void) store_deployment_node_remove(c->store, d->id, nodes[i].node_name, err, sizeof err);
+        }
+        store_deployment_nodes_free(nodes, n);
+}
+
+void deploy_handle_delete(HttpRequest *r) {
+        _cleanup_(store_deployment_freep) StoreDeployment *d = NULL, *after = NULL;
+        const char *id = route_param(&r->params, "id");
+        StoreActor actor = api_actor(r);
+        char err[256];
+        int k = store_deployment_get(r->ctl->store, id, &d, err, sizeof err);
+
+        if (k == -ENOENT) {
+                http_reply_error(r, 404, NULL, "deployment_not_found", "no deployment %.64s (GET /api/v1/deployments lists them)", id);
+                return;
+        }
+        if (k >= 0 && d->state == STORE_DEPLOYMENT_STOPPED) {
+                http_reply_error(r, 409, NULL, "already_stopped", "deployment %s is already stopped", d->id);
+                return;
+        }
+        if (k < 0 || (k = store_deployment_set_state(r->ctl->store, d->id, STORE_DEPLOYMENT_STOPPED, &actor, err, sizeof err)) < 0 ||
+            (k = store_deployment_get(r->ctl->store, d->id, &after, err, sizeof err)) < 0) {
+                http_reply_error(r, 500, NULL, "internal", "%s", err);
+                return;
+        }
+        unload_replicas(r->ctl, d);
+        http_reply_json(r, 200, deployment_json(r->ctl, after));
 }

@@ -18,3 +18,6 @@ void deploy_on_status(Controller *c, AgentConn *a, const cJSON *frame);
 /* POST /api/v1/deployments and GET /api/v1/deployments. */
 void deploy_handle_create(HttpRequest *r);
 void deploy_handle_list(HttpRequest *r);
+/* DELETE /api/v1/deployments/{id}: undeploy (state stopped; model.unload to the nodes that have a
+ * replica and no other deployment of the model). Audited as "deployment.state". */
+void deploy_handle_delete(HttpRequest *r);

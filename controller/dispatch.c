@@ -8,7 +8,10 @@
 
 #include "frame.h"
 #include "hashmap.h"
+#include "jobs.h"
 #include "log.h"
+#include "store-jobs.h"
+#include "store-keys.h"
 #include "store-models.h"
 #include "timeutil.h"
 
@@ -16,7 +19,9 @@
 
 struct InferRequest {
         Controller *ctl;
-        HttpRequest *http;     /* NULL once the client has gone */
+        HttpRequest *http;     /* NULL once the client has gone, and for jobs */
+        char job_id[STORE_JOB_ID_LEN + 1]; /* set: a job's attempt (jobs.c keeps the outcome) */
+        char key_id[STORE_ACTOR_MAX + 1];  /* the caller's API key, for the stream limit */
         char id[HTTP_REQUEST_ID_MAX + 16]; /* the frames' id */
         char response_id[HTTP_REQUEST_ID_MAX + 16]; /* chatcmpl-... / cmpl-... */
         OpenAIKind kind;
@@ -59,6 +64,10 @@ void dispatch_done(Controller *c) {
         while (requests && hashmap_next(requests, &it, NULL, &v))
                 request_free(v);
         requests = hashmap_free(requests);
+}
+
+static bool is_job(const InferRequest *q) {
+        return q->job_id[0] != '\0';
 }
 
 static AgentConn *agent_of(InferRequest *q) {
@@ -109,7 +118,9 @@ static int error_status(const char *code) {
  * in the middle of a stream, an SSE error event. */
 static void fail(InferRequest *q, int status, const char *code, const char *msg) {
         q->failed = q->finished = true;
-        if (q->http && (!q->stream || !q->first_token))
+        if (is_job(q))
+                jobs_on_error(q->ctl, q->job_id, code, msg, status != 400);
+        else if (q->http && (!q->stream || !q->first_token))
                 http_reply_error(q->http, status, NULL, code, "%s", msg);
         else if (q->http) {
                 /* built with cJSON: the agent's message is escaped, whatever it holds */
@@ -127,45 +138,132 @@ static void fail(InferRequest *q, int status, const char *code, const char *msg)
         wake_http(q);
 }
 
-static bool model_deployed(Controller *c, const char *model) {
-        _cleanup_(store_model_freep) StoreModel *m = NULL;
-        char err[256];
-        return store_model_get(c->store, model, &m, err, sizeof err) >= 0;
+/* Generations in flight for the API key key_id, jobs not counted. */
+static unsigned streams_of(const char *key_id) {
+        HashmapIter it = HASHMAP_ITER_INIT;
+        unsigned n = 0;
+        void *v;
+
+        while (hashmap_next(requests, &it, NULL, &v)) {
+                InferRequest *q = v;
+                n += !is_job(q) && !q->finished && streq(q->key_id, key_id);
+        }
+        return n;
 }
 
-void dispatch_start(HttpRequest *r, OpenAIRequest *oa) {
+static InferRequest *request_new(Controller *c, OpenAIKind kind, const char *model, cJSON *infer, const char *id) {
         InferRequest *q = calloc(1, sizeof *q);
-        int k;
 
         if (!q) {
-                cJSON_Delete(oa->infer);
-                http_reply_error(r, 500, NULL, "internal", "out of memory");
-                return;
+                cJSON_Delete(infer);
+                return NULL;
         }
-        *q = (InferRequest){ .ctl = r->ctl, .http = r, .kind = oa->kind, .stream = oa->stream,
-                             .include_usage = oa->include_usage, .infer = oa->infer, .created = time_real_usec() / USEC_PER_SEC };
-        snprintf(q->model, sizeof q->model, "%s", oa->model);
-        snprintf(q->id, sizeof q->id, "%s.%llu", r->request_id, (unsigned long long) ++counter);
-        snprintf(q->response_id, sizeof q->response_id, "%s-%s", oa->kind == OPENAI_CHAT ? "chatcmpl" : "cmpl", r->request_id);
+        *q = (InferRequest){ .ctl = c, .kind = kind, .infer = infer, .created = time_real_usec() / USEC_PER_SEC };
+        snprintf(q->model, sizeof q->model, "%s", model);
+        snprintf(q->id, sizeof q->id, "%s.%llu", id, (unsigned long long) ++counter);
         cJSON_AddStringToObject(q->infer, "id", q->id);
         cJSON_AddStringToObject(q->infer, "data_class", "public"); /* the routing rules classify prompts later */
         cJSON_AddNumberToObject(q->infer, "rules_version", 0);
-        if (!model_deployed(r->ctl, q->model)) {
+        return q;
+}
+
+/* Sends q to a node and registers it: 0, or -ENODEV/-ENOMEM with q freed. */
+static int request_launch(InferRequest *q) {
+        int k = send_to_node(q, NULL);
+
+        if (k >= 0 && hashmap_put(requests, q->id, q, NULL) >= 0)
+                return 0;
+        if (k >= 0 && agent_of(q))
+                agent_of(q)->inflight--;
+        request_free(q);
+        return k < 0 ? k : -ENOMEM;
+}
+
+void dispatch_start(HttpRequest *r, OpenAIRequest *oa) {
+        InferRequest *q;
+        const char *key_id = r->key ? r->key->id : "";
+        unsigned limit = r->ctl->config.max_streams_per_key;
+
+        if (!store_model_deployed(r->ctl->store, oa->model)) {
                 http_reply_error(r, 404, "invalid_request_error", "model_not_found",
-                                 "the model \"%.128s\" does not exist (GET /v1/models lists the models)", q->model);
-                request_free(q);
+                                 "the model \"%.128s\" does not exist (GET /v1/models lists them)", oa->model);
+                cJSON_Delete(oa->infer);
                 return;
         }
-        k = send_to_node(q, NULL);
-        if (k < 0 || hashmap_put(requests, q->id, q, NULL) < 0) {
+        if (streams_of(key_id) >= limit) {
+                http_reply_error(r, 429, NULL, "too_many_streams",
+                                 "this API key already has %u generations in flight (limit max_streams_per_key = %u)",
+                                 limit, limit);
+                cJSON_Delete(oa->infer);
+                return;
+        }
+        char model[AGENT_MODEL_NAME_MAX];
+        snprintf(model, sizeof model, "%s", oa->model); /* oa->model may live in the infer frame q frees */
+        q = request_new(r->ctl, oa->kind, oa->model, oa->infer, r->request_id);
+        if (!q) {
+                http_reply_error(r, 500, NULL, "internal", "out of memory");
+                return;
+        }
+        q->http = r;
+        q->stream = oa->stream;
+        q->include_usage = oa->include_usage || oa->kind == OPENAI_GENERATE;
+        snprintf(q->key_id, sizeof q->key_id, "%s", key_id);
+        snprintf(q->response_id, sizeof q->response_id, "%s-%s",
+                 oa->kind == OPENAI_CHAT ? "chatcmpl" : oa->kind == OPENAI_GENERATE ? "gen" : "cmpl", r->request_id);
+        if (request_launch(q) < 0) {
                 http_reply_error(r, 503, "server_error", "no_capacity", "no ready node serves \"%.128s\" right now",
-                                 q->model);
-                if (k >= 0 && agent_of(q))
-                        agent_of(q)->inflight--;
-                request_free(q);
+                                 model);
                 return;
         }
         r->infer = q;
+}
+
+int dispatch_start_job(Controller *c, const char *job_id, const char *model, cJSON *infer, char *ret_node,
+                       size_t node_size, char *ret_zone, size_t zone_size) {
+        InferRequest *q = request_new(c, OPENAI_GENERATE, model, infer, job_id);
+        int k;
+
+        if (!q)
+                return -ENOMEM;
+        snprintf(q->job_id, sizeof q->job_id, "%s", job_id);
+        snprintf(q->response_id, sizeof q->response_id, "%s", job_id);
+        k = inventory_pick(c->inventory, model, NULL) ? request_launch(q) : (request_free(q), -ENODEV);
+        if (k < 0)
+                return k;
+        snprintf(ret_node, node_size, "%s", q->node);
+        snprintf(ret_zone, zone_size, "%s", q->zone);
+        return 0;
+}
+
+static void send_cancel(InferRequest *q, AgentConn *a) {
+        cJSON *cancel = cJSON_CreateObject();
+        char *text;
+
+        cJSON_AddStringToObject(cancel, "type", "cancel");
+        cJSON_AddStringToObject(cancel, "id", q->id);
+        text = cJSON_PrintUnformatted(cancel);
+        cJSON_Delete(cancel);
+        if (text)
+                (void) agent_send(a, text);
+        a->inflight--;
+}
+
+void dispatch_cancel_job(Controller *c, const char *job_id) {
+        HashmapIter it = HASHMAP_ITER_INIT;
+        void *v;
+
+        (void) c;
+        while (hashmap_next(requests, &it, NULL, &v)) {
+                InferRequest *q = v;
+                AgentConn *a;
+                if (!streq(q->job_id, job_id))
+                        continue;
+                if (!q->finished && (a = agent_of(q)))
+                        send_cancel(q, a);
+                hashmap_remove(requests, q->id);
+                request_free(q);
+                return;
+        }
 }
 
 static void on_token(InferRequest *q, const cJSON *f) {
@@ -189,11 +287,14 @@ static void on_token(InferRequest *q, const cJSON *f) {
 static void finish_stream(InferRequest *q) {
         char *chunk = NULL;
 
-        if (openai_stream_chunk(q->kind, q->response_id, q->model, q->created, NULL, q->finish_reason, &chunk) >= 0)
+        /* the native stream ends with one chunk holding the finish reason and the usage */
+        if (q->kind != OPENAI_GENERATE &&
+            openai_stream_chunk(q->kind, q->response_id, q->model, q->created, NULL, q->finish_reason, &chunk) >= 0)
                 (void) strbuf_puts(&q->out, chunk);
         chunk = mfree(chunk);
         if (q->include_usage &&
-            openai_stream_usage(q->kind, q->response_id, q->model, q->created, q->prompt_tokens, q->completion_tokens, &chunk) >= 0)
+            openai_stream_usage(q->kind, q->response_id, q->model, q->created, q->finish_reason, q->prompt_tokens,
+                                q->completion_tokens, &chunk) >= 0)
                 (void) strbuf_puts(&q->out, chunk);
         free(chunk);
         (void) strbuf_puts(&q->out, "data: [DONE]\n\n");
@@ -208,6 +309,9 @@ static void on_done(InferRequest *q, const cJSON *f) {
         q->completion_tokens = (uint32_t) cJSON_GetObjectItemCaseSensitive(usage, "completion_tokens")->valuedouble;
         q->finished = true;
         q->first_token = true;
+        if (is_job(q))
+                jobs_on_done(q->ctl, q->job_id, strbuf_str(&q->text), q->finish_reason, q->prompt_tokens,
+                             q->completion_tokens);
         if (!q->http)
                 return;
         if (q->stream)
@@ -228,6 +332,7 @@ void dispatch_on_frame(Controller *c, AgentConn *a, const char *type, const cJSO
         (void) c;
         if (!q || !streq(q->node, a->id.name) || q->finished)
                 return; /* a late frame of a cancelled or retried generation */
+        const char *prev_id = log_set_request_id(q->id);
         if (streq(type, "token"))
                 on_token(q, f);
         else if (streq(type, "done")) {
@@ -244,6 +349,7 @@ void dispatch_on_frame(Controller *c, AgentConn *a, const char *type, const cJSO
                 hashmap_remove(requests, q->id);
                 request_free(q);
         }
+        log_set_request_id(prev_id);
 }
 
 void dispatch_agent_gone(Controller *c, AgentConn *a) {
@@ -255,7 +361,7 @@ void dispatch_agent_gone(Controller *c, AgentConn *a) {
                 InferRequest *q = v;
                 if (q->finished || !streq(q->node, a->id.name))
                         continue;
-                if (!q->first_token && q->attempts < DISPATCH_ATTEMPTS && send_to_node(q, a->id.name) >= 0)
+                if (!is_job(q) && !q->first_token && q->attempts < DISPATCH_ATTEMPTS && send_to_node(q, a->id.name) >= 0)
                         continue; /* retried on another node */
                 fail(q, 502, "node_lost", "the node serving this request went away");
                 if (!q->http) {
@@ -274,15 +380,7 @@ void dispatch_http_closed(HttpRequest *r) {
         r->infer = NULL;
         q->http = NULL;
         if (!q->finished && (a = agent_of(q))) {
-                cJSON *cancel = cJSON_CreateObject();
-                char *text;
-                cJSON_AddStringToObject(cancel, "type", "cancel");
-                cJSON_AddStringToObject(cancel, "id", q->id);
-                text = cJSON_PrintUnformatted(cancel);
-                cJSON_Delete(cancel);
-                if (text)
-                        (void) agent_send(a, text);
-                a->inflight--;
+                send_cancel(q, a);
                 log_with(LOG_INFO, LOG_FIELDS(LOG_STR("request_id", q->id), LOG_STR("node", q->node)),
                          "client went away: cancelled %s on %s", q->id, q->node);
         }

@@ -16,9 +16,17 @@ int dispatch_init(Controller *c);
 void dispatch_done(Controller *c);
 
 /* Starts the generation of r (parsed into oa, whose infer frame it takes). Replies at once when it
- * cannot start: 404 model_not_found (no deployment of the model), 503 no_capacity (no ready node
- * serves it). Otherwise the response follows as frames come in. */
+ * cannot start: 404 model_not_found (no deployment of the model), 429 too_many_streams (the key has
+ * max_streams_per_key generations in flight), 503 no_capacity (no ready node serves it). Otherwise
+ * the response follows as frames come in. */
 void dispatch_start(HttpRequest *r, OpenAIRequest *oa);
+/* Starts one attempt of a job (kind OPENAI_GENERATE; takes infer). 0 with the node and zone it went
+ * to, -ENODEV when no ready node serves the model now, -ENOMEM. The outcome goes to jobs_on_done()
+ * or jobs_on_error(). */
+int dispatch_start_job(Controller *c, const char *job_id, const char *model, cJSON *infer, char *ret_node,
+                       size_t node_size, char *ret_zone, size_t zone_size);
+/* Tells the node running the job to stop, and forgets the attempt. */
+void dispatch_cancel_job(Controller *c, const char *job_id);
 /* A token, done or error frame from agent a. */
 void dispatch_on_frame(Controller *c, AgentConn *a, const char *type, const cJSON *frame);
 /* The agent went away: its generations are retried elsewhere (before their first token) or end

@@ -6,6 +6,7 @@
 #include <stdio.h>
 
 #include "json.h"
+#include "timeutil.h"
 
 void http_reply_json(HttpRequest *r, int status, cJSON *body) {
         char *text = body ? cJSON_PrintUnformatted(body) : NULL;
@@ -67,4 +68,13 @@ int http_body_json(HttpRequest *r, cJSON **ret) {
         }
         *ret = j;
         return 0;
+}
+
+void http_json_add_time(cJSON *o, const char *key, uint64_t usec) {
+        char buf[TIME_RFC3339_MAX];
+
+        if (usec)
+                cJSON_AddStringToObject(o, key, time_format_rfc3339(usec, buf));
+        else
+                cJSON_AddNullToObject(o, key);
 }

@@ -33,6 +33,7 @@ typedef struct HttpRequest {
         StrBuf response;      /* body to send */
         const char *content_type;
         char allow[64];       /* Allow header for 405 */
+        char location[96];    /* Location header (202 of a job) */
         size_t sent;          /* bytes of response already written */
         bool headers_sent;
         char zone[16];        /* X-Sluice-Zone: where the request was served */
@@ -48,6 +49,9 @@ void http_reply_error(HttpRequest *r, int status, const char *type, const char *
 /* Parses the request body as a JSON object; on failure replies 400 (naming the problem) and returns
  * a negative errno. */
 int http_body_json(HttpRequest *r, cJSON **ret);
+
+/* Adds key: an RFC 3339 time, or null when usec is 0 (never). */
+void http_json_add_time(cJSON *o, const char *key, uint64_t usec);
 
 /* The "type" of an OpenAI error for a status code. */
 const char *http_error_type(int status);

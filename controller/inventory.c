@@ -8,9 +8,11 @@
 #include <string.h>
 
 #include "hashmap.h"
+#include "timeutil.h"
 
 struct Inventory {
         Hashmap *by_name; /* name -> AgentConn (not owned: it is the wsi's session data) */
+        Hashmap *open;    /* name -> count of its connections open, closing ones included (uintptr_t) */
 };
 
 int inventory_new(Inventory **ret) {
@@ -20,8 +22,10 @@ int inventory_new(Inventory **ret) {
         if (!inv)
                 return -ENOMEM;
         r = hashmap_new(NULL, &inv->by_name);
+        if (r >= 0)
+                r = hashmap_new(NULL, &inv->open);
         if (r < 0) {
-                free(inv);
+                inventory_free(inv);
                 return r;
         }
         *ret = inv;
@@ -32,6 +36,7 @@ Inventory *inventory_free(Inventory *inv) {
         if (!inv)
                 return NULL;
         hashmap_free(inv->by_name);
+        hashmap_free(inv->open);
         free(inv);
         return NULL;
 }
@@ -48,6 +53,34 @@ int inventory_add(Inventory *inv, AgentConn *a) {
                 lws_callback_on_writable(prev->wsi);
         }
         return 0;
+}
+
+int inventory_conn_open(Inventory *inv, const char *name, unsigned max) {
+        uintptr_t n = (uintptr_t) hashmap_get(inv->open, name);
+
+        if (n >= max)
+                return -EMFILE;
+        return hashmap_put(inv->open, name, (void *) (n + 1), NULL);
+}
+
+void inventory_conn_closed(Inventory *inv, const char *name) {
+        uintptr_t n = (uintptr_t) hashmap_get(inv->open, name);
+
+        if (n <= 1)
+                (void) hashmap_remove(inv->open, name);
+        else
+                (void) hashmap_put(inv->open, name, (void *) (n - 1), NULL);
+}
+
+bool agent_frame_allowed(AgentConn *a, uint32_t per_sec, uint64_t now_usec) {
+        double refill = (double) (now_usec - a->frame_budget_usec) * per_sec / USEC_PER_SEC;
+
+        a->frame_budget = MIN(a->frame_budget + refill, (double) per_sec); /* a burst of one second at most */
+        a->frame_budget_usec = now_usec;
+        if (a->frame_budget < 1)
+                return false;
+        a->frame_budget -= 1;
+        return true;
 }
 
 void inventory_remove(Inventory *inv, AgentConn *a) {

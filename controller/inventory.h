@@ -32,6 +32,9 @@ typedef struct AgentConn {
         char models[AGENT_MODELS_MAX][AGENT_MODEL_NAME_MAX]; /* ready models, as the agent reports them */
         size_t n_models;
         unsigned inflight;       /* generations routed here and not finished */
+        double frame_budget;     /* frames it may still send now (agent_max_frames_per_sec) */
+        uint64_t frame_budget_usec;
+        bool counted;            /* counted in the inventory's open connections */
 } AgentConn;
 
 typedef struct Inventory Inventory;
@@ -43,6 +46,13 @@ Inventory *inventory_free(Inventory *inv);
  * close (the newer one wins). -ENOMEM. */
 int inventory_add(Inventory *inv, AgentConn *a);
 void inventory_remove(Inventory *inv, AgentConn *a);
+/* Counts a new connection of node name: -EMFILE when it already has max open (closing ones
+ * included), else 0 (or -ENOMEM). inventory_conn_closed() undoes it. */
+int inventory_conn_open(Inventory *inv, const char *name, unsigned max);
+void inventory_conn_closed(Inventory *inv, const char *name);
+/* Token bucket: whether agent a may send one more frame now at per_sec frames per second (with a
+ * burst of one second's worth). */
+bool agent_frame_allowed(AgentConn *a, uint32_t per_sec, uint64_t now_usec);
 AgentConn *inventory_find(const Inventory *inv, const char *name);
 /* Walks the connections: for (AgentConn *a; (a = inventory_next(inv, &it));) with a
  * HASHMAP_ITER_INIT iterator. The inventory must not change during the walk. */

@@ -164,7 +164,9 @@ int openai_parse(OpenAIKind kind, const cJSON *body, uint32_t default_max_tokens
         cJSON *infer;
         int k;
 
-        if (!cJSON_IsString(model) || !*model->valuestring)
+        if (kind == OPENAI_GENERATE && (!model || cJSON_IsNull(model)))
+                model = NULL; /* the controller picks the only model there is */
+        else if (!cJSON_IsString(model) || !*model->valuestring)
                 return fail(err, errsz, "model: expected a model name (GET /v1/models lists them)");
         if (stream && !cJSON_IsNull(stream) && !cJSON_IsBool(stream))
                 return fail(err, errsz, "stream: expected true or false");
@@ -174,7 +176,8 @@ int openai_parse(OpenAIKind kind, const cJSON *body, uint32_t default_max_tokens
         if (!infer)
                 return -ENOMEM;
         cJSON_AddStringToObject(infer, "type", "infer");
-        cJSON_AddStringToObject(infer, "model", model->valuestring);
+        if (model)
+                cJSON_AddStringToObject(infer, "model", model->valuestring);
         if (kind == OPENAI_CHAT)
                 k = parse_messages(body, infer, err, errsz);
         else {
@@ -190,7 +193,7 @@ int openai_parse(OpenAIKind kind, const cJSON *body, uint32_t default_max_tokens
                 return k;
         }
         *ret = (OpenAIRequest){
-                .kind = kind, .model = model->valuestring, .stream = cJSON_IsTrue(stream), .infer = infer,
+                .kind = kind, .model = model ? model->valuestring : NULL, .stream = cJSON_IsTrue(stream), .infer = infer,
                 .include_usage = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(opts, "include_usage")),
         };
         return 0;
@@ -200,8 +203,9 @@ static cJSON *envelope(OpenAIKind kind, bool chunk, const char *id, const char *
         cJSON *o = cJSON_CreateObject();
 
         cJSON_AddStringToObject(o, "id", id);
-        cJSON_AddStringToObject(o, "object", kind == OPENAI_CHAT ? (chunk ? "chat.completion.chunk" : "chat.completion")
-                                                                  : "text_completion");
+        cJSON_AddStringToObject(o, "object", kind == OPENAI_CHAT       ? (chunk ? "chat.completion.chunk" : "chat.completion")
+                                             : kind == OPENAI_GENERATE ? (chunk ? "generation.chunk" : "generation")
+                                                                       : "text_completion");
         cJSON_AddNumberToObject(o, "created", (double) created);
         cJSON_AddStringToObject(o, "model", model);
         return o;
@@ -217,9 +221,16 @@ static cJSON *usage(uint32_t prompt, uint32_t completion) {
 
 cJSON *openai_response(OpenAIKind kind, const char *id, const char *model, uint64_t created, const char *text,
                        const char *finish_reason, uint32_t prompt_tokens, uint32_t completion_tokens) {
-        cJSON *o = envelope(kind, false, id, model, created), *choices = cJSON_AddArrayToObject(o, "choices");
-        cJSON *c = cJSON_CreateObject();
+        cJSON *o = envelope(kind, false, id, model, created), *choices, *c;
 
+        if (kind == OPENAI_GENERATE) {
+                cJSON_AddStringToObject(o, "text", text);
+                cJSON_AddStringToObject(o, "finish_reason", finish_reason);
+                cJSON_AddItemToObject(o, "usage", usage(prompt_tokens, completion_tokens));
+                return o;
+        }
+        choices = cJSON_AddArrayToObject(o, "choices");
+        c = cJSON_CreateObject();
         cJSON_AddNumberToObject(c, "index", 0);
         if (kind == OPENAI_CHAT) {
                 cJSON *m = cJSON_AddObjectToObject(c, "message");
@@ -249,9 +260,14 @@ static int sse(cJSON *o, char **ret) {
 
 int openai_stream_chunk(OpenAIKind kind, const char *id, const char *model, uint64_t created, const char *text,
                         const char *finish_reason, char **ret) {
-        cJSON *o = envelope(kind, true, id, model, created), *choices = cJSON_AddArrayToObject(o, "choices");
-        cJSON *c = cJSON_CreateObject();
+        cJSON *o = envelope(kind, true, id, model, created), *choices, *c;
 
+        if (kind == OPENAI_GENERATE) {
+                cJSON_AddStringToObject(o, "text", text ? text : "");
+                return sse(o, ret);
+        }
+        choices = cJSON_AddArrayToObject(o, "choices");
+        c = cJSON_CreateObject();
         cJSON_AddNumberToObject(c, "index", 0);
         if (kind == OPENAI_CHAT) {
                 cJSON *d = cJSON_AddObjectToObject(c, "delta");
@@ -271,11 +287,15 @@ int openai_stream_chunk(OpenAIKind kind, const char *id, const char *model, uint
         return sse(o, ret);
 }
 
-int openai_stream_usage(OpenAIKind kind, const char *id, const char *model, uint64_t created, uint32_t prompt_tokens,
-                        uint32_t completion_tokens, char **ret) {
+int openai_stream_usage(OpenAIKind kind, const char *id, const char *model, uint64_t created, const char *finish_reason,
+                        uint32_t prompt_tokens, uint32_t completion_tokens, char **ret) {
         cJSON *o = envelope(kind, true, id, model, created);
 
-        cJSON_AddArrayToObject(o, "choices");
+        if (kind == OPENAI_GENERATE) {
+                cJSON_AddStringToObject(o, "text", "");
+                cJSON_AddStringToObject(o, "finish_reason", finish_reason);
+        } else
+                cJSON_AddArrayToObject(o, "choices");
         cJSON_AddItemToObject(o, "usage", usage(prompt_tokens, completion_tokens));
         return sse(o, ret);
 }

@@ -1,5 +1,6 @@
-/* openai.h: the OpenAI-compatible request and response shapes: parsing chat/completion bodies into
- * an infer frame, and building responses and stream chunks. Pure functions, no I/O. */
+/* openai.h: the request and response shapes of the generation endpoints: OpenAI's chat and
+ * completions, and sluice's native /v1/generate (also the body of /v1/jobs). Parsing a body into an
+ * infer frame, and building responses and stream chunks. Pure functions, no I/O. */
 #pragma once
 
 #include <cjson/cJSON.h>
@@ -13,11 +14,12 @@
 typedef enum OpenAIKind {
         OPENAI_CHAT,       /* /v1/chat/completions */
         OPENAI_COMPLETION, /* /v1/completions */
+        OPENAI_GENERATE,   /* /v1/generate and /v1/jobs: prompt, model optional */
 } OpenAIKind;
 
 typedef struct OpenAIRequest {
         OpenAIKind kind;
-        const char *model;
+        const char *model;  /* NULL: not given (OPENAI_GENERATE only) */
         bool stream;
         bool include_usage; /* stream_options.include_usage */
         cJSON *infer;       /* the infer frame for the agent (owned), "id" and routing fields not yet set */
@@ -39,6 +41,7 @@ cJSON *openai_response(OpenAIKind kind, const char *id, const char *model, uint6
  * chunk of a chat stream, and finish_reason NULL until the last). Appends to out; 0 or -ENOMEM. */
 int openai_stream_chunk(OpenAIKind kind, const char *id, const char *model, uint64_t created, const char *text,
                         const char *finish_reason, char **ret);
-/* The usage-only chunk sent when stream_options.include_usage is set. */
-int openai_stream_usage(OpenAIKind kind, const char *id, const char *model, uint64_t created, uint32_t prompt_tokens,
-                        uint32_t completion_tokens, char **ret);
+/* The usage-only chunk sent when stream_options.include_usage is set; for OPENAI_GENERATE, the last
+ * chunk, with the finish reason and the usage together. */
+int openai_stream_usage(OpenAIKind kind, const char *id, const char *model, uint64_t created, const char *finish_reason,
+                        uint32_t prompt_tokens, uint32_t completion_tokens, char **ret);

@@ -121,14 +121,16 @@ static void on_hello(Controller *c, AgentConn *a, const cJSON *f) {
         cJSON_AddNumberToObject(w, "heartbeat_interval_ms", c->config.heartbeat_interval_ms);
         cJSON_AddNumberToObject(w, "rules_version", (double) c->rules_version);
         send_frame(c, a, w);
-        cJSON_AddStringToObject(rules, "type", "rules");
-        cJSON_AddNumberToObject(rules, "version", (double) c->rules_version);
-        cJSON_AddItemToObject(rules, "rules", cJSON_CreateObject());
-        send_frame(c, a, rules);
         a->welcomed = true;
         log_with(LOG_NOTICE, LOG_FIELDS(LOG_STR("node", a->id.name), LOG_STR("zone", a->id.zone)),
                  "agent %s (%s zone) said hello", a->id.name, a->id.zone);
         deploy_reconcile(c);
+        /* rules come last: they end the answer to hello, so an agent that has them knows every
+         * model.load it was sent (its READY waits for those loads; docs/PROTOCOL.md) */
+        cJSON_AddStringToObject(rules, "type", "rules");
+        cJSON_AddNumberToObject(rules, "version", (double) c->rules_version);
+        cJSON_AddItemToObject(rules, "rules", cJSON_CreateObject());
+        send_frame(c, a, rules);
 }
 
 static void on_heartbeat(Controller *c, AgentConn *a, cJSON *f) {
@@ -186,6 +188,16 @@ static void handle_frame(Controller *c, AgentConn *a) {
         char err[512];
 
         frame_log("in", a, strbuf_str(&a->rx), a->rx.len);
+        if (a->close_reason)
+                return; /* closing: what it still sends is dropped */
+        if (!agent_frame_allowed(a, c->config.agent_max_frames_per_sec, time_mono_usec())) {
+                log_with(LOG_WARNING, LOG_FIELDS(LOG_STR("node", a->id.name)),
+                         "%s sends more than %u frames per second (agent_max_frames_per_sec): disconnecting it",
+                         a->id.name, c->config.agent_max_frames_per_sec);
+                a->close_reason = "more frames per second than agent_max_frames_per_sec";
+                lws_callback_on_writable(a->wsi);
+                return;
+        }
         if (frame_parse(c->frames, strbuf_str(&a->rx), a->rx.len, &f, &type, err, sizeof err) < 0) {
                 reject_frame(c, a, err);
                 return;
@@ -221,7 +233,17 @@ static int on_established(Controller *c, struct lws *wsi, AgentConn *a) {
                 log_warning("refused an agent connection: %s", err);
                 return -1;
         }
-        a->connected_usec = a->last_frame_usec = time_mono_usec();
+        a->connected_usec = a->last_frame_usec = a->frame_budget_usec = time_mono_usec();
+        a->frame_budget = c->config.agent_max_frames_per_sec;
+        r = inventory_conn_open(c->inventory, a->id.name, c->config.max_agent_connections_per_node);
+        if (r < 0) {
+                log_with(LOG_WARNING, LOG_FIELDS(LOG_STR("node", a->id.name)),
+                         "refused a connection of %s: it has %u open already (max_agent_connections_per_node)",
+                         a->id.name, c->config.max_agent_connections_per_node);
+                a->id.name[0] = '\0'; /* nothing to undo in on_closed */
+                return -1;
+        }
+        a->counted = true;
         if (inventory_add(c->inventory, a) < 0)
                 return -1;
         if (store_node_set_state(c->store, a->id.name, STORE_NODE_ONLINE, err, sizeof err) < 0)
@@ -274,6 +296,8 @@ static void on_closed(Controller *c, AgentConn *a) {
 
         if (!a->id.name[0])
                 return;
+        if (a->counted)
+                inventory_conn_closed(c->inventory, a->id.name);
         if (inventory_find(c->inventory, a->id.name) == a) {
                 inventory_remove(c->inventory, a);
                 dispatch_agent_gone(c, a);

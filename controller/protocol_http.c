@@ -145,12 +145,30 @@ static bool reject_early(HttpRequest *r) {
         return false;
 }
 
+/* Bytes of the header values libwebsockets parsed (request line included). */
+static size_t header_bytes(struct lws *wsi) {
+        size_t n = 0;
+
+        for (int t = 0; t < WSI_TOKEN_COUNT; t++) {
+                int k = lws_hdr_total_length(wsi, (enum lws_token_indexes) t);
+                n += k > 0 ? (size_t) k : 0;
+        }
+        return n;
+}
+
 static int begin_request(HttpRequest *r, struct lws *wsi, const char *uri) {
         *r = (HttpRequest){ .wsi = wsi, .ctl = lws_context_user(lws_get_context(wsi)) };
         r->body = (StrBuf){ .limit = r->ctl->config.max_body_bytes };
         read_method(r);
         snprintf(r->path, sizeof r->path, "%s", uri);
         read_request_id(r);
+        if (header_bytes(wsi) > r->ctl->config.max_header_bytes) {
+                http_reply_error(r, 431, NULL, "headers_too_large",
+                                 "request headers are %zu bytes, over the limit of %zu (max_header_bytes)", header_bytes(wsi),
+                                 r->ctl->config.max_header_bytes);
+                r->decided = true;
+                return 1;
+        }
         if (reject_early(r)) {
                 r->decided = true; /* never dispatch after a refusal, whatever body follows */
                 return 1;
@@ -166,8 +184,11 @@ static int begin_request(HttpRequest *r, struct lws *wsi, const char *uri) {
                         r->decided = true;
                         return 1;
                 }
-                if (strtoull(cl, NULL, 10) > 0)
+                if (strtoull(cl, NULL, 10) > 0) {
+                        /* a body that trickles in is cut off, as a header that does */
+                        lws_set_timeout(wsi, PENDING_TIMEOUT_HTTP_CONTENT, (int) r->ctl->config.body_timeout_s);
                         return 0;
+                }
         }
         r->decided = true;
         api_dispatch(r);
@@ -183,6 +204,9 @@ static int write_headers(HttpRequest *r) {
                                         (const unsigned char *) r->request_id, (int) strlen(r->request_id), &p, end) ||
             (r->zone[0] && lws_add_http_header_by_name(r->wsi, (const unsigned char *) "x-sluice-zone:",
                                                        (const unsigned char *) r->zone, (int) strlen(r->zone), &p, end)) ||
+            (r->location[0] && lws_add_http_header_by_name(r->wsi, (const unsigned char *) "location:",
+                                                           (const unsigned char *) r->location, (int) strlen(r->location),
+                                                           &p, end)) ||
             (r->allow[0] && r->status == 405 &&
              lws_add_http_header_by_name(r->wsi, (const unsigned char *) "allow:", (const unsigned char *) r->allow,
                                          (int) strlen(r->allow), &p, end)) ||
@@ -219,8 +243,7 @@ static void end_request(HttpRequest *r) {
         r->status = 0;
 }
 
-int protocol_http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len) {
-        HttpRequest *r = user;
+static int http_callback(struct lws *wsi, enum lws_callback_reasons reason, HttpRequest *r, void *in, size_t len) {
 
         switch (reason) {
         case LWS_CALLBACK_HTTP:
@@ -232,6 +255,7 @@ int protocol_http_callback(struct lws *wsi, enum lws_callback_reasons reason, vo
                         r->body_too_large = true;
                 return 0;
         case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+                lws_set_timeout(wsi, NO_PENDING_TIMEOUT, 0);
                 if (r->decided) {
                         lws_callback_on_writable(wsi);
                         return 0;
@@ -267,6 +291,16 @@ int protocol_http_callback(struct lws *wsi, enum lws_callback_reasons reason, vo
                 end_request(r);
                 return 0;
         default:
-                return lws_callback_http_dummy(wsi, reason, user, in, len);
+                return lws_callback_http_dummy(wsi, reason, r, in, len);
         }
+}
+
+int protocol_http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len) {
+        HttpRequest *r = user;
+        /* every line logged while a request is handled carries its id */
+        const char *prev = log_set_request_id(r && r->request_id[0] ? r->request_id : NULL);
+        int k = http_callback(wsi, reason, r, in, len);
+
+        log_set_request_id(prev);
+        return k;
 }

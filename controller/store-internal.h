@@ -8,7 +8,7 @@
 #include "store.h"
 
 /* The schema this code writes; store_open migrates older databases up to it. */
-#define STORE_SCHEMA_VERSION 2u
+#define STORE_SCHEMA_VERSION 3u
 
 struct Store {
         sqlite3 *db;
@@ -30,6 +30,10 @@ int store_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **ret, char *err, s
 /* Binds parameters 1.. from a format: 't' const char * (NULL binds NULL), 'i' int64_t, 'o' uint64_t
  * bound as NULL when 0 (optional timestamps), 'h' const uint8_t[32] (a SHA-256 blob). */
 int store_bind(sqlite3_stmt *st, char *err, size_t errsz, const char *fmt, ...);
+int store_vbind(sqlite3_stmt *st, char *err, size_t errsz, const char *fmt, va_list ap);
+/* Prepares, binds (as store_bind) and steps one statement that returns no row: the number of rows
+ * it changed, or a negative errno. */
+int store_run(Store *s, const char *sql, char *err, size_t errsz, const char *fmt, ...);
 /* sqlite3_step: 1 for a row, 0 when done, a negative errno (message names the statement). */
 int store_step(sqlite3_stmt *st, char *err, size_t errsz);
 /* Runs constant SQL (pragmas, BEGIN, migrations). */

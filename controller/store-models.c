@@ -207,7 +207,7 @@ int store_model_get(Store *s, const char *name, StoreModel **ret, char *err, siz
         return get_model(s, name, ret, err, errsz);
 }
 
-int store_model_list(Store *s, StoreModel **ret, size_t *ret_n, char *err, size_t errsz) {
+int store_model_list(Store *s, bool deployed_only, StoreModel **ret, size_t *ret_n, char *err, size_t errsz) {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
         StoreModel *a = NULL;
         size_t n = 0, cap = 0;
@@ -215,7 +215,11 @@ int store_model_list(Store *s, StoreModel **ret, size_t *ret_n, char *err, size_
 
         if (!s || !ret || !ret_n)
                 return -EINVAL;
-        r = store_prepare(s->db, "SELECT " MODEL_COLUMNS " FROM models ORDER BY name", &st, err, errsz);
+        r = store_prepare(s->db,
+                          deployed_only ? "SELECT " MODEL_COLUMNS " FROM models WHERE name IN "
+                                          "(SELECT model FROM deployments WHERE state != 'stopped') ORDER BY name"
+                                        : "SELECT " MODEL_COLUMNS " FROM models ORDER BY name",
+                          &st, err, errsz);
         if (r < 0)
                 return r;
         while ((r = store_step(st, err, errsz)) > 0) {
@@ -232,4 +236,13 @@ int store_model_list(Store *s, StoreModel **ret, size_t *ret_n, char *err, size_
         *ret = a;
         *ret_n = n;
         return 0;
+}
+
+bool store_model_deployed(Store *s, const char *name) {
+        int64_t n = 0;
+        char err[256];
+
+        return store_count(s, "SELECT count(*) FROM deployments WHERE model = ? AND state != 'stopped'", &n, err,
+                           sizeof err, "t", name) >= 0 &&
+               n > 0;
 }

@@ -25,6 +25,9 @@ int store_model_add(Store *s, const char *name, const char *source, const char *
 /* Removes a model: -ENOENT unknown, -EBUSY while a deployment refers to it. Audited as
  * "model.remove". */
 int store_model_remove(Store *s, const char *name, const StoreActor *actor, char *err, size_t errsz);
-/* One model (-ENOENT), or all by name; the caller owns the result. */
+/* One model (-ENOENT), or all by name (deployed_only: those with a deployment not stopped); the
+ * caller owns the result. */
 int store_model_get(Store *s, const char *name, StoreModel **ret, char *err, size_t errsz);
-int store_model_list(Store *s, StoreModel **ret, size_t *ret_n, char *err, size_t errsz);
+int store_model_list(Store *s, bool deployed_only, StoreModel **ret, size_t *ret_n, char *err, size_t errsz);
+/* Whether the model has a deployment that is not stopped (false also when the store fails). */
+bool store_model_deployed(Store *s, const char *name);

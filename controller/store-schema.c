@@ -96,6 +96,28 @@ static const char *const migrations[] = {
         "        updated_at INTEGER NOT NULL,"
         "        PRIMARY KEY (deployment_id, node_id)) WITHOUT ROWID;"
         "CREATE INDEX deployment_nodes_node ON deployment_nodes (node_id);",
+
+        [3] = /* asynchronous generations (POST /v1/jobs) of issue 5 */
+        "CREATE TABLE jobs ("
+        "        id TEXT PRIMARY KEY,"
+        "        key_id TEXT NOT NULL,"
+        "        model TEXT NOT NULL,"
+        "        request TEXT NOT NULL,"
+        "        state TEXT NOT NULL CHECK (state IN ('queued', 'running', 'done', 'failed', 'cancelled')),"
+        "        attempts INTEGER NOT NULL DEFAULT 0,"
+        "        node TEXT,"
+        "        zone TEXT,"
+        "        output TEXT,"
+        "        finish_reason TEXT,"
+        "        prompt_tokens INTEGER,"
+        "        completion_tokens INTEGER,"
+        "        error_code TEXT,"
+        "        error_message TEXT,"
+        "        created_at INTEGER NOT NULL,"
+        "        started_at INTEGER,"
+        "        finished_at INTEGER);"
+        "CREATE INDEX jobs_state ON jobs (state, created_at);"
+        "CREATE INDEX jobs_key ON jobs (key_id, created_at);",
 };
 
 _Static_assert(ELEMENTSOF(migrations) == STORE_SCHEMA_VERSION + 1, "one migration per schema version");

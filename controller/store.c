@@ -111,11 +111,9 @@ static const char *stmt_name(sqlite3_stmt *st, char buf[static 48]) {
         return buf;
 }
 
-int store_bind(sqlite3_stmt *st, char *err, size_t errsz, const char *fmt, ...) {
-        va_list ap;
+int store_vbind(sqlite3_stmt *st, char *err, size_t errsz, const char *fmt, va_list ap) {
         int rc = SQLITE_OK, i = 0;
 
-        va_start(ap, fmt);
         for (const char *f = fmt; *f && rc == SQLITE_OK; f++) {
                 i++;
                 switch (*f) {
@@ -142,12 +140,49 @@ int store_bind(sqlite3_stmt *st, char *err, size_t errsz, const char *fmt, ...) 
                         rc = SQLITE_MISUSE;
                 }
         }
-        va_end(ap);
         if (rc != SQLITE_OK) {
                 char name[48];
                 return store_sqlite_error(sqlite3_db_handle(st), rc, stmt_name(st, name), err, errsz);
         }
         return 0;
+}
+
+int store_bind(sqlite3_stmt *st, char *err, size_t errsz, const char *fmt, ...) {
+        va_list ap;
+        int r;
+
+        va_start(ap, fmt);
+        r = store_vbind(st, err, errsz, fmt, ap);
+        va_end(ap);
+        return r;
+}
+
+/* store_prepare() and store_vbind() of one statement that is then stepped once. */
+static int prepare_bound(Store *s, const char *sql, sqlite3_stmt **ret, char *err, size_t errsz, const char *fmt,
+                         va_list ap) {
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        int r = store_prepare(s->db, sql, &st, err, errsz);
+
+        if (r < 0 || (r = store_vbind(st, err, errsz, fmt, ap)) < 0)
+                return r;
+        *ret = TAKE_PTR(st);
+        return 0;
+}
+
+int store_run(Store *s, const char *sql, char *err, size_t errsz, const char *fmt, ...) {
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        va_list ap;
+        int r;
+
+        va_start(ap, fmt);
+        r = prepare_bound(s, sql, &st, err, errsz, fmt, ap);
+        va_end(ap);
+        if (r < 0)
+                return r;
+        r = store_step(st, err, errsz);
+        if (r < 0)
+                return r;
+        return sqlite3_changes(s->db);
 }
 
 int store_step(sqlite3_stmt *st, char *err, size_t errsz) {
@@ -215,25 +250,13 @@ uint64_t store_column_u64(sqlite3_stmt *st, int i) {
 int store_count(Store *s, const char *sql, int64_t *ret, char *err, size_t errsz, const char *fmt, ...) {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
         va_list ap;
-        int r, rc = SQLITE_OK, i = 0;
+        int r;
 
-        r = store_prepare(s->db, sql, &st, err, errsz);
+        va_start(ap, fmt);
+        r = prepare_bound(s, sql, &st, err, errsz, fmt, ap);
+        va_end(ap);
         if (r < 0)
                 return r;
-        va_start(ap, fmt);
-        for (const char *f = fmt; *f && rc == SQLITE_OK; f++) {
-                i++;
-                if (*f == 't') {
-                        const char *v = va_arg(ap, const char *);
-                        rc = v ? sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT) : sqlite3_bind_null(st, i);
-                } else if (*f == 'i')
-                        rc = sqlite3_bind_int64(st, i, va_arg(ap, int64_t));
-                else
-                        rc = SQLITE_MISUSE;
-        }
-        va_end(ap);
-        if (rc != SQLITE_OK)
-                return store_sqlite_error(s->db, rc, "count", err, errsz);
         r = store_step(st, err, errsz);
         if (r < 0)
                 return r;

@@ -181,11 +181,14 @@ class Enrollment:
 
 
 class WsConnection:
-    """One agent connected over WSS: read and write websocket messages (server side)."""
+    """One websocket connection over TLS: read and write messages. The server side by default
+    (an agent connected to the fake controller); client=True for the agent's side (frames it sends
+    are masked, frames it receives are not), as ws_connect() makes."""
 
-    def __init__(self, sock, peer_cert):
+    def __init__(self, sock, peer_cert, client=False):
         self.sock = sock
         self.peer_cert = peer_cert
+        self.client = client
         self.closed = False
         self.close_code = None
         self.lock = threading.Lock()
@@ -201,13 +204,17 @@ class WsConnection:
 
     def _send_frame(self, opcode, payload, fin=True):
         head = bytes([(0x80 if fin else 0) | opcode])
-        n = len(payload)
+        n, mask_bit = len(payload), 0x80 if self.client else 0
         if n < 126:
-            head += bytes([n])
+            head += bytes([mask_bit | n])
         elif n < 65536:
-            head += bytes([126]) + struct.pack("!H", n)
+            head += bytes([mask_bit | 126]) + struct.pack("!H", n)
         else:
-            head += bytes([127]) + struct.pack("!Q", n)
+            head += bytes([mask_bit | 127]) + struct.pack("!Q", n)
+        if self.client:
+            mask = secrets.token_bytes(4)
+            head += mask
+            payload = bytes(c ^ mask[i % 4] for i, c in enumerate(payload))
         with self.lock:
             self.sock.sendall(head + payload)
 
@@ -250,9 +257,9 @@ class WsConnection:
                 n = struct.unpack("!H", self._recv_exact(2))[0]
             elif n == 127:
                 n = struct.unpack("!Q", self._recv_exact(8))[0]
-            if not masked:
-                raise ConnectionError("client frame not masked")
-            mask = self._recv_exact(4)
+            if bool(masked) == self.client:
+                raise ConnectionError("server frame masked" if self.client else "client frame not masked")
+            mask = self._recv_exact(4) if masked else b"\0\0\0\0"
             payload = bytes(c ^ mask[i % 4] for i, c in enumerate(self._recv_exact(n)))
             if op == 0x8:
                 self.close_code = struct.unpack("!H", payload[:2])[0] if len(payload) >= 2 else 1005
@@ -270,6 +277,28 @@ class WsConnection:
                 message += payload
             if fin:
                 return message.decode() if opcode == 0x1 else message
+
+
+def ws_connect(port, ca_file, cert, key, protocol="sluice-agent.v1", host="127.0.0.1", timeout=10):
+    """Connects to a real controller's agent endpoint as an agent would (client certificate,
+    websocket upgrade); returns the client-side WsConnection. Raises ConnectionError when the
+    upgrade is refused."""
+    ctx = ssl.create_default_context(cafile=str(ca_file))
+    ctx.load_cert_chain(str(cert), str(key))
+    sock = ctx.wrap_socket(socket.create_connection((host, port), timeout=timeout), server_hostname=host)
+    nonce = base64.b64encode(secrets.token_bytes(16)).decode()
+    sock.sendall((f"GET / HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                  f"Sec-WebSocket-Key: {nonce}\r\nSec-WebSocket-Version: 13\r\n"
+                  f"Sec-WebSocket-Protocol: {protocol}\r\n\r\n").encode())
+    head = b""
+    while b"\r\n\r\n" not in head:
+        chunk = sock.recv(1)
+        if not chunk:
+            raise ConnectionError(f"closed during the upgrade: {head!r}")
+        head += chunk
+    if not head.startswith(b"HTTP/1.1 101"):
+        raise ConnectionError(f"upgrade refused: {head!r}")
+    return WsConnection(sock, sock.getpeercert(), client=True)
 
 
 class FakeController:

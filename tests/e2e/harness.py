@@ -20,6 +20,7 @@ import os
 import signal
 import socket
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -78,6 +79,69 @@ def clean_env(home, **overrides):
     return env
 
 
+# Runs "$@" with $WATCHDOG_PID set to its own pid, as systemd sets it (sd_watchdog_enabled() ignores
+# a $WATCHDOG_USEC meant for another process).
+WATCHDOG_PID_WRAPPER = ["sh", "-c", 'export WATCHDOG_PID=$$; exec "$@"', "sh"]
+
+
+class NotifySocket:
+    """A $NOTIFY_SOCKET: collects the datagrams sd_notify() sends, with their arrival times
+    (time.monotonic()) in self.stamped."""
+
+    def __init__(self, path):
+        self.path = str(path)
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind(self.path)
+        self.sock.settimeout(0.2)
+        self.stamped = []
+        self.done = False
+        self.thread = threading.Thread(target=self._read, daemon=True)
+        self.thread.start()
+
+    def _read(self):
+        while not self.done:
+            try:
+                text = self.sock.recv(4096).decode()
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            self.stamped.append((time.monotonic(), text))
+
+    @property
+    def messages(self):
+        return [m for _, m in list(self.stamped)]
+
+    def times(self, key, value=None):
+        """Arrival times of the datagrams holding KEY (=value, when given)."""
+        return [t for t, m in list(self.stamped) for line in m.split("\n")
+                if line.startswith(key + "=") and (value is None or line == f"{key}={value}")]
+
+    def fields(self, key):
+        out = []
+        for m in self.messages:
+            for line in m.split("\n"):
+                if line.startswith(key + "="):
+                    out.append(line[len(key) + 1:])
+        return out
+
+    def wait(self, key, value=None, timeout=20):
+        """Waits for a datagram with KEY (=value); returns its arrival time or raises TimeoutError."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            t = self.times(key, value)
+            if t:
+                return t[0]
+            time.sleep(0.02)
+        raise TimeoutError(f"no {key}{'=' + value if value else ''} on {self.path} within {timeout} s "
+                           f"(got {self.messages[-5:]})")
+
+    def close(self):
+        self.done = True
+        self.thread.join()
+        self.sock.close()
+
+
 class Controller:
     """A sluice-controller process in workdir: config.json, data/ (CA, database, admin.key),
     controller.log (its stdout and stderr).
@@ -85,11 +149,13 @@ class Controller:
     start() picks free ports for the API and the agents' endpoint, writes the config (config=
     adds or overrides keys) and waits until GET /healthz answers over TLS verified with the
     controller's own CA. stop() sends SIGTERM and returns the exit status. Usable as a context
-    manager."""
+    manager. wrapper= is an argv put before the controller's own (it must exec the rest), e.g.
+    WATCHDOG_PID_WRAPPER."""
 
     START_ATTEMPTS = 3  # a port picked by free_port() may be taken before the controller binds it
 
-    def __init__(self, workdir, config=None, env=None):
+    def __init__(self, workdir, config=None, env=None, wrapper=None):
+        self.wrapper = list(wrapper or [])
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.data_dir = self.workdir / "data"
@@ -144,7 +210,7 @@ class Controller:
             self.config_path.write_text(json.dumps(config, indent=2))
             with open(self.log_path, "ab") as log:
                 self.proc = subprocess.Popen(
-                    [str(binary("controller/sluice-controller")), "--config", str(self.config_path)],
+                    self.wrapper + [str(binary("controller/sluice-controller")), "--config", str(self.config_path)],
                     stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=self.env)
             try:
                 self.wait_ready(timeout)
@@ -211,6 +277,23 @@ class Controller:
         r = self.request("POST", "/api/v1/keys", json={"name": name, "role": role, **fields})
         assert r.status_code == 201, r.text
         return r.json()["key"]
+
+    def enroll_node(self, name, workdir, zone="private"):
+        """Enrolls node name as an agent does (a join token, then a CSR for a new EC P-256 key made
+        with openssl); returns (certificate, key) paths of its client certificate, for requests'
+        cert=."""
+        workdir = Path(workdir)
+        workdir.mkdir(parents=True, exist_ok=True)
+        r = self.request("POST", "/api/v1/join-tokens", json={"name": name, "zone": zone})
+        assert r.status_code == 201, r.text
+        key, csr, crt = workdir / f"{name}.key", workdir / f"{name}.csr", workdir / f"{name}.pem"
+        subprocess.run(["openssl", "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                        "-subj", f"/CN={name}", "-keyout", str(key), "-out", str(csr)], check=True, capture_output=True)
+        r = requests.post(self.url + "/api/v1/enroll", json={"token": r.json()["token"], "csr": csr.read_text()},
+                          verify=str(self.ca_file), timeout=10)
+        assert r.status_code == 200, r.text
+        crt.write_text(r.json()["certificate"])
+        return str(crt), str(key)
 
 
 class Cli:

@@ -11,11 +11,9 @@ Run: SLUICE_BUILD_DIR=build /usr/bin/python3 -m pytest -q tests/e2e/test_agent_p
 import json
 import os
 import re
-import socket
 import ssl
 import stat
 import sys
-import threading
 import time
 
 import pytest
@@ -23,7 +21,7 @@ import pytest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from agent_harness import Agent, validate_frame  # noqa: E402
 from fake_controller import FakeController  # noqa: E402
-from harness import binary, free_port, write_private  # noqa: E402
+from harness import NotifySocket, binary, free_port, write_private  # noqa: E402
 
 from cryptography import x509  # noqa: E402
 
@@ -396,42 +394,6 @@ def test_key_readable_by_others_is_fatal(fake, tmp_path):
 
 
 # --- systemd ---
-
-class NotifySocket:
-    """A $NOTIFY_SOCKET: collects the datagrams sd_notify() sends."""
-
-    def __init__(self, path):
-        self.path = str(path)
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        self.sock.bind(self.path)
-        self.sock.settimeout(0.2)
-        self.messages = []
-        self.done = False
-        self.thread = threading.Thread(target=self._read, daemon=True)
-        self.thread.start()
-
-    def _read(self):
-        while not self.done:
-            try:
-                self.messages.append(self.sock.recv(4096).decode())
-            except socket.timeout:
-                continue
-            except OSError:
-                return
-
-    def fields(self, key):
-        out = []
-        for m in list(self.messages):
-            for line in m.split("\n"):
-                if line.startswith(key + "="):
-                    out.append(line[len(key) + 1:])
-        return out
-
-    def close(self):
-        self.done = True
-        self.thread.join()
-        self.sock.close()
-
 
 def test_sd_notify_ready_status_watchdog_stopping(fake, tmp_path):
     notify = NotifySocket(tmp_path / "notify.sock")

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <sys/stat.h>
 
-#include "config.h"
+#include "build-config.h" /* HAVE_LIBSYSTEMD */
 #include "log.h"
 #include "test.h"
 

@@ -92,7 +92,46 @@ TEST(response_and_chunks) {
         ASSERT_CONTAINS(chunk, "\"text\":\"x\"");
         ASSERT_CONTAINS(chunk, "\"finish_reason\":\"length\"");
         free(chunk);
-        ASSERT_OK(openai_stream_usage(OPENAI_CHAT, "c", "m", 1, 4, 5, &chunk));
+        ASSERT_OK(openai_stream_usage(OPENAI_CHAT, "c", "m", 1, NULL, 4, 5, &chunk));
         ASSERT_CONTAINS(chunk, "\"choices\":[],\"usage\":{\"prompt_tokens\":4,\"completion_tokens\":5,\"total_tokens\":9}");
         free(chunk);
+}
+
+TEST(native_generate_form) {
+        OpenAIRequest oa;
+        char err[256], *s;
+        cJSON *o;
+
+        /* the model may be left out (the controller picks the only one) */
+        ASSERT_OK(parse(OPENAI_GENERATE, "{\"prompt\":\"Once\",\"temperature\":1.5,\"stream\":true}", &oa, err, sizeof err));
+        ASSERT_NULL(oa.model);
+        ASSERT_TRUE(oa.stream);
+        s = cJSON_PrintUnformatted(oa.infer);
+        ASSERT_STREQ(s, "{\"type\":\"infer\",\"prompt\":\"Once\",\"params\":{\"max_tokens\":64,\"temperature\":1.5}}");
+        free(s);
+        cJSON_Delete(oa.infer);
+        ASSERT_OK(parse(OPENAI_GENERATE, "{\"model\":\"m\",\"prompt\":\"x\"}", &oa, err, sizeof err));
+        ASSERT_STREQ(cJSON_GetObjectItemCaseSensitive(oa.infer, "model")->valuestring, "m");
+        cJSON_Delete(oa.infer);
+        ASSERT_ERROR(parse(OPENAI_GENERATE, "{\"messages\":[]}", &oa, err, sizeof err), -EINVAL);
+        ASSERT_CONTAINS(err, "prompt");
+        ASSERT_ERROR(parse(OPENAI_GENERATE, "{\"prompt\":\"x\",\"temperature\":2.01}", &oa, err, sizeof err), -EINVAL);
+        ASSERT_CONTAINS(err, "temperature");
+        ASSERT_ERROR(parse(OPENAI_GENERATE, "{\"prompt\":\"x\",\"max_tokens\":1001}", &oa, err, sizeof err), -EINVAL);
+        ASSERT_CONTAINS(err, "limit of 1000");
+        ASSERT_ERROR(parse(OPENAI_GENERATE, "{\"prompt\":\"x\",\"model\":\"\"}", &oa, err, sizeof err), -EINVAL);
+        ASSERT_CONTAINS(err, "model");
+
+        o = openai_response(OPENAI_GENERATE, "gen-1", "m", 1, "hello", "stop", 2, 3);
+        s = cJSON_PrintUnformatted(o);
+        ASSERT_STREQ(s, "{\"id\":\"gen-1\",\"object\":\"generation\",\"created\":1,\"model\":\"m\",\"text\":\"hello\","
+                        "\"finish_reason\":\"stop\",\"usage\":{\"prompt_tokens\":2,\"completion_tokens\":3,\"total_tokens\":5}}");
+        free(s);
+        cJSON_Delete(o);
+        ASSERT_OK(openai_stream_chunk(OPENAI_GENERATE, "gen-1", "m", 1, "he", NULL, &s));
+        ASSERT_STREQ(s, "data: {\"id\":\"gen-1\",\"object\":\"generation.chunk\",\"created\":1,\"model\":\"m\",\"text\":\"he\"}\n\n");
+        free(s);
+        ASSERT_OK(openai_stream_usage(OPENAI_GENERATE, "gen-1", "m", 1, "length", 2, 3, &s));
+        ASSERT_CONTAINS(s, "\"text\":\"\",\"finish_reason\":\"length\",\"usage\":{\"prompt_tokens\":2");
+        free(s);
 }

@@ -9,6 +9,7 @@
 #include "random.h"
 #include "store-audit.h"
 #include "store-deployments.h"
+#include "store-jobs.h"
 #include "store-internal.h"
 #include "store-keys.h"
 #include "store-models.h"
@@ -163,8 +164,8 @@ TEST(migrates_a_version_1_database_and_keeps_its_rows) {
         sqlite3_close(db);
 
         ASSERT_OK(store_open(path, &s, err, sizeof err));
-        ASSERT_UEQ(store_schema_version(s), 2);
-        ASSERT_EQ(sql_int(s->db, "SELECT count(*) FROM schema_version WHERE version IN (1, 2)"), 2);
+        ASSERT_UEQ(store_schema_version(s), STORE_SCHEMA_VERSION);
+        ASSERT_EQ(sql_int(s->db, "SELECT count(*) FROM schema_version WHERE version IN (1, 2, 3)"), 3);
         ASSERT_OK(store_node_get(s, "gpu-old", &n, err, sizeof err));
         ASSERT_STREQ(n->labels_json, "{\"rack\":\"r1\"}");
         ASSERT_EQ(n->state, STORE_NODE_ONLINE);
@@ -741,7 +742,7 @@ TEST(models_add_get_remove) {
         store_set_limits(s, &(StoreLimits){ .max_models = 2 });
         ASSERT_ERROR(store_model_add(s, "b", "/x", sha, 1, &admin, NULL, err, sizeof err), -E2BIG);
 
-        ASSERT_OK(store_model_list(s, &list, &n, err, sizeof err));
+        ASSERT_OK(store_model_list(s, false, &list, &n, err, sizeof err));
         ASSERT_UEQ(n, 2);
         ASSERT_STREQ(list[1].name, "a");
         store_models_free(list, n);
@@ -1180,4 +1181,140 @@ TEST(acknowledged_writes_survive_kill_9) {
                         ASSERT_EQ(n, 1);
                 }
         }
+}
+
+/* ---- jobs ---- */
+
+static const char job_request[] = "{\"type\":\"infer\",\"model\":\"tiny\",\"prompt\":\"hi\",\"params\":{\"max_tokens\":4}}";
+
+TEST(job_lifecycle_and_refused_moves) {
+        _cleanup_store_ Store *s = open_fresh("jobs-life.db");
+        _cleanup_(store_job_freep) StoreJob *j = NULL, *got = NULL;
+        char err[256], id[STORE_JOB_ID_LEN + 1];
+
+        ASSERT_NOT_NULL(s);
+        ASSERT_OK(store_job_create(s, "key-a", "tiny", job_request, 10, 100, &j, err, sizeof err));
+        ASSERT_UEQ(strlen(j->id), STORE_JOB_ID_LEN);
+        ASSERT_TRUE(strncmp(j->id, "job-", 4) == 0);
+        ASSERT_EQ(j->state, STORE_JOB_QUEUED);
+        ASSERT_STREQ(j->request_json, job_request);
+        ASSERT_UEQ(j->created_at, T0);
+        snprintf(id, sizeof id, "%s", j->id);
+        /* only a running job may finish or go back to the queue */
+        ASSERT_ERROR(store_job_finish(s, id, "x", "stop", 1, 1, err, sizeof err), -ESTALE);
+        ASSERT_ERROR(store_job_requeue(s, id, err, sizeof err), -ESTALE);
+        ASSERT_OK(store_job_start(s, id, "gpu-1", "private", err, sizeof err));
+        ASSERT_ERROR(store_job_start(s, id, "gpu-1", "private", err, sizeof err), -ESTALE);
+        ASSERT_OK(store_job_requeue(s, id, err, sizeof err));
+        ASSERT_OK(store_job_start(s, id, "gpu-2", "public", err, sizeof err));
+        ASSERT_OK(store_job_finish(s, id, "answer", "length", 3, 4, err, sizeof err));
+        ASSERT_OK(store_job_get(s, id, &got, err, sizeof err));
+        ASSERT_EQ(got->state, STORE_JOB_DONE);
+        ASSERT_UEQ(got->attempts, 2);
+        ASSERT_STREQ(got->node, "gpu-2");
+        ASSERT_STREQ(got->zone, "public");
+        ASSERT_STREQ(got->output, "answer");
+        ASSERT_STREQ(got->finish_reason, "length");
+        ASSERT_UEQ(got->prompt_tokens, 3);
+        ASSERT_UEQ(got->completion_tokens, 4);
+        ASSERT_UEQ(got->finished_at, T0);
+        /* an ended job cannot be cancelled, failed or started */
+        ASSERT_ERROR(store_job_cancel(s, id, err, sizeof err), -EALREADY);
+        ASSERT_ERROR(store_job_fail(s, id, "x", "y", err, sizeof err), -ESTALE);
+        ASSERT_ERROR(store_job_start(s, id, "gpu-1", "private", err, sizeof err), -ESTALE);
+        ASSERT_ERROR(store_job_get(s, "job-000000000000000000000000", &got, err, sizeof err), -ENOENT);
+        ASSERT_ERROR(store_job_cancel(s, "job-nope", err, sizeof err), -ENOENT);
+}
+
+TEST(job_limits_per_key_and_in_total) {
+        _cleanup_store_ Store *s = open_fresh("jobs-limits.db");
+        _cleanup_(store_job_freep) StoreJob *j = NULL;
+        char err[256];
+
+        ASSERT_NOT_NULL(s);
+        for (int i = 0; i < 3; i++)
+                ASSERT_OK(store_job_create(s, "key-a", "tiny", job_request, 3, 5, i == 0 ? &j : NULL, err, sizeof err));
+        ASSERT_ERROR(store_job_create(s, "key-a", "tiny", job_request, 3, 5, NULL, err, sizeof err), -E2BIG);
+        ASSERT_CONTAINS(err, "limit 3");
+        /* an ended job no longer counts against its key, but still against the total */
+        ASSERT_OK(store_job_cancel(s, j->id, err, sizeof err));
+        ASSERT_OK(store_job_create(s, "key-a", "tiny", job_request, 3, 5, NULL, err, sizeof err));
+        ASSERT_OK(store_job_create(s, "key-b", "tiny", job_request, 3, 5, NULL, err, sizeof err));
+        ASSERT_ERROR(store_job_create(s, "key-b", "tiny", job_request, 3, 5, NULL, err, sizeof err), -E2BIG);
+        ASSERT_CONTAINS(err, "limit 5");
+        ASSERT_ERROR(store_job_create(s, "key-b", "bad model name!", job_request, 3, 50, NULL, err, sizeof err), -EINVAL);
+        ASSERT_ERROR(store_job_create(s, "key-b", "tiny", NULL, 3, 50, NULL, err, sizeof err), -E2BIG);
+}
+
+TEST(job_listing_is_per_key_newest_first_and_queue_oldest_first) {
+        _cleanup_store_ Store *s = open_fresh("jobs-list.db");
+        StoreJob *list = NULL;
+        size_t n = 0;
+        char err[256], ids[3][STORE_JOB_ID_LEN + 1];
+        int64_t running;
+
+        ASSERT_NOT_NULL(s);
+        for (int i = 0; i < 3; i++) {
+                _cleanup_(store_job_freep) StoreJob *j = NULL;
+                store_set_now(s, T0 + (uint64_t) i * HOUR);
+                ASSERT_OK(store_job_create(s, i == 1 ? "key-b" : "key-a", "tiny", job_request, 10, 100, &j, err, sizeof err));
+                snprintf(ids[i], sizeof ids[i], "%s", j->id);
+        }
+        ASSERT_OK(store_job_list(s, "key-a", 10, &list, &n, err, sizeof err));
+        ASSERT_UEQ(n, 2);
+        ASSERT_STREQ(list[0].id, ids[2]);
+        ASSERT_STREQ(list[1].id, ids[0]);
+        ASSERT_NULL(list[0].request_json); /* listings carry no request and no output */
+        store_jobs_free(list, n);
+        ASSERT_OK(store_job_list(s, NULL, 10, &list, &n, err, sizeof err));
+        ASSERT_UEQ(n, 3);
+        store_jobs_free(list, n);
+        ASSERT_OK(store_job_start(s, ids[0], "gpu-1", "private", err, sizeof err));
+        ASSERT_OK(store_job_count_running(s, &running, err, sizeof err));
+        ASSERT_EQ(running, 1);
+        ASSERT_OK(store_job_list_queued(s, 10, &list, &n, err, sizeof err));
+        ASSERT_UEQ(n, 2);
+        ASSERT_STREQ(list[0].id, ids[1]);
+        ASSERT_NULL(list[0].request_json);
+        store_jobs_free(list, n);
+}
+
+TEST(job_recovery_after_restart_and_retention) {
+        _cleanup_store_ Store *s = open_fresh("jobs-recover.db");
+        _cleanup_(store_job_freep) StoreJob *a = NULL, *b = NULL, *c = NULL, *got = NULL;
+        size_t requeued, failed, deleted, timed_out;
+        char err[256];
+
+        ASSERT_NOT_NULL(s);
+        ASSERT_OK(store_job_create(s, "k", "tiny", job_request, 10, 100, &a, err, sizeof err));
+        ASSERT_OK(store_job_create(s, "k", "tiny", job_request, 10, 100, &b, err, sizeof err));
+        ASSERT_OK(store_job_create(s, "k", "tiny", job_request, 10, 100, &c, err, sizeof err));
+        ASSERT_OK(store_job_start(s, a->id, "n", "private", err, sizeof err)); /* attempt 1 */
+        ASSERT_OK(store_job_start(s, b->id, "n", "private", err, sizeof err));
+        ASSERT_OK(store_job_requeue(s, b->id, err, sizeof err));
+        ASSERT_OK(store_job_start(s, b->id, "n", "private", err, sizeof err)); /* attempt 2 */
+        ASSERT_OK(store_job_recover(s, 2, &requeued, &failed, err, sizeof err));
+        ASSERT_UEQ(requeued, 1);
+        ASSERT_UEQ(failed, 1);
+        ASSERT_OK(store_job_get(s, a->id, &got, err, sizeof err));
+        ASSERT_EQ(got->state, STORE_JOB_QUEUED);
+        got = store_job_free(got);
+        ASSERT_OK(store_job_get(s, b->id, &got, err, sizeof err));
+        ASSERT_EQ(got->state, STORE_JOB_FAILED);
+        ASSERT_STREQ(got->error_code, "controller_restart");
+        got = store_job_free(got);
+        /* an hour later: c (queued since T0) times out after 30 min; b ended at T0 and is kept 2 h */
+        store_set_now(s, T0 + HOUR);
+        ASSERT_OK(store_job_start(s, a->id, "n", "private", err, sizeof err));
+        ASSERT_OK(store_job_expire(s, 2 * HOUR, HOUR / 2, &deleted, &timed_out, err, sizeof err));
+        ASSERT_UEQ(deleted, 0);
+        ASSERT_UEQ(timed_out, 1);
+        ASSERT_OK(store_job_get(s, c->id, &got, err, sizeof err));
+        ASSERT_STREQ(got->error_code, "queue_timeout");
+        got = store_job_free(got);
+        store_set_now(s, T0 + 3 * HOUR + 1);
+        ASSERT_OK(store_job_expire(s, 2 * HOUR, HOUR / 2, &deleted, &timed_out, err, sizeof err));
+        ASSERT_UEQ(deleted, 2); /* b and c; a is still running */
+        ASSERT_ERROR(store_job_get(s, b->id, &got, err, sizeof err), -ENOENT);
+        ASSERT_OK(store_job_get(s, a->id, &got, err, sizeof err));
 }
