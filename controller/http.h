@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cjson/cJSON.h>
+#include <libwebsockets.h>
 #include <stdbool.h>
 
 #include "routes.h"
@@ -27,6 +28,8 @@ typedef struct HttpRequest {
         StoreApiKey *key;     /* the caller's API key when it presented one */
         StrBuf body;          /* request body, limited to max_body_bytes */
         bool body_too_large;
+        lws_sorted_usec_list_t body_sul; /* body_timeout_s, while the body is awaited */
+        bool body_timer;
         bool decided;         /* answered or dispatched: a body that still arrives is ignored */
         /* the response */
         int status;

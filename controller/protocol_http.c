@@ -16,6 +16,7 @@
 #include "protocols.h"
 #include "random.h"
 #include "store-keys.h"
+#include "timeutil.h"
 
 static const struct {
         enum lws_token_indexes token;
@@ -145,6 +146,23 @@ static bool reject_early(HttpRequest *r) {
         return false;
 }
 
+/* A body must be complete within body_timeout_s of its headers: a timer per request, cancelled when
+ * the body is complete or the request ends, closes a connection whose body trickles in or stalls. */
+static void body_timeout(lws_sorted_usec_list_t *sul) {
+        HttpRequest *r = lws_container_of(sul, HttpRequest, body_sul);
+
+        log_warning("closing a connection whose request body took longer than %u s (body_timeout_s)",
+                    r->ctl->config.body_timeout_s);
+        lws_set_timeout(r->wsi, PENDING_TIMEOUT_HTTP_CONTENT, LWS_TO_KILL_ASYNC);
+}
+
+static void body_timer_stop(HttpRequest *r) {
+        if (r->body_timer) {
+                lws_sul_cancel(&r->body_sul);
+                r->body_timer = false;
+        }
+}
+
 /* Bytes of the header values libwebsockets parsed (request line included). */
 static size_t header_bytes(struct lws *wsi) {
         size_t n = 0;
@@ -185,8 +203,9 @@ static int begin_request(HttpRequest *r, struct lws *wsi, const char *uri) {
                         return 1;
                 }
                 if (strtoull(cl, NULL, 10) > 0) {
-                        /* a body that trickles in is cut off, as a header that does */
-                        lws_set_timeout(wsi, PENDING_TIMEOUT_HTTP_CONTENT, (int) r->ctl->config.body_timeout_s);
+                        lws_sul_schedule(lws_get_context(wsi), 0, &r->body_sul, body_timeout,
+                                         (lws_usec_t) r->ctl->config.body_timeout_s * LWS_US_PER_SEC);
+                        r->body_timer = true;
                         return 0;
                 }
         }
@@ -236,6 +255,7 @@ static void end_request(HttpRequest *r) {
                 log_with(LOG_INFO, LOG_FIELDS(LOG_STR("request_id", r->request_id), LOG_STR("method", r->method),
                                               LOG_STR("path", r->path), LOG_INT("status", r->status)),
                          "%s %s %d", r->method, r->path, r->status);
+        body_timer_stop(r);
         dispatch_http_closed(r);
         strbuf_done(&r->body);
         strbuf_done(&r->response);
@@ -255,7 +275,7 @@ static int http_callback(struct lws *wsi, enum lws_callback_reasons reason, Http
                         r->body_too_large = true;
                 return 0;
         case LWS_CALLBACK_HTTP_BODY_COMPLETION:
-                lws_set_timeout(wsi, NO_PENDING_TIMEOUT, 0);
+                body_timer_stop(r);
                 if (r->decided) {
                         lws_callback_on_writable(wsi);
                         return 0;
