@@ -180,6 +180,7 @@ static int begin_request(HttpRequest *r, struct lws *wsi, const char *uri) {
         read_method(r);
         snprintf(r->path, sizeof r->path, "%s", uri);
         read_request_id(r);
+        log_set_request_id(r->request_id); /* the callback's wrapper restores the previous one */
         if (header_bytes(wsi) > r->ctl->config.max_header_bytes) {
                 http_reply_error(r, 431, NULL, "headers_too_large",
                                  "request headers are %zu bytes, over the limit of %zu (max_header_bytes)", header_bytes(wsi),
@@ -316,9 +317,12 @@ static int http_callback(struct lws *wsi, enum lws_callback_reasons reason, Http
 }
 
 int protocol_http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len) {
+        bool http = reason == LWS_CALLBACK_HTTP_BODY || reason == LWS_CALLBACK_HTTP_BODY_COMPLETION ||
+                    reason == LWS_CALLBACK_HTTP_WRITEABLE || reason == LWS_CALLBACK_CLOSED_HTTP;
+        /* user is the request only for the HTTP reasons (the TLS verification callback, for one,
+         * passes an X509_STORE_CTX); every line logged while a request is handled carries its id */
         HttpRequest *r = user;
-        /* every line logged while a request is handled carries its id */
-        const char *prev = log_set_request_id(r && r->request_id[0] ? r->request_id : NULL);
+        const char *prev = log_set_request_id(http && r && r->request_id[0] ? r->request_id : NULL);
         int k = http_callback(wsi, reason, r, in, len);
 
         log_set_request_id(prev);

@@ -283,8 +283,10 @@ def test_every_log_line_of_a_request_carries_its_id(cluster):
     r = cl.ctl.request("POST", "/v1/generate", key=cl.dev_key, headers={"X-Request-Id": rid},
                        json={"prompt": PROMPT, "max_tokens": 4})
     assert r.status_code == 200 and r.headers["x-request-id"] == rid, r.text
-    lines = [json.loads(x) for x in cl.ctl.log().splitlines() if x.startswith("{") and rid in x]
-    assert len(lines) >= 2, lines  # the routing line and the request line at least
+    def mine():
+        return [json.loads(x) for x in cl.ctl.log().splitlines() if x.startswith("{") and rid in x]
+    # the routing line and the request line at least (the latter is written once the answer is sent)
+    lines = cl.wait("the request's log lines", lambda: (lambda m: m if len(m) >= 2 else None)(mine()))
     assert all(x.get("request_id", "").startswith(rid) for x in lines), lines
     messages = " | ".join(x["message"] for x in lines)
     assert "routed" in messages and "/v1/generate" in messages, messages
