@@ -126,10 +126,17 @@ static void pump_run(Controller *c) {
                 log_error("jobs: cannot read the queue: %s", err);
                 return;
         }
+        const char *waiting = NULL; /* the last model seen deployed with no node: its other jobs wait too */
         for (size_t i = 0; i < n && running < (int64_t) c->config.max_running_jobs; i++) {
-                const char *prev = log_set_request_id(jobs[i].id);
-                if (inventory_pick(c->inventory, jobs[i].model, NULL) || !store_model_deployed(c->store, jobs[i].model))
-                        running += start_one(c, jobs[i].id) > 0;
+                const char *prev;
+                if (waiting && streq(waiting, jobs[i].model))
+                        continue; /* no store query per job of a model that waits (the queue may hold 1 000) */
+                if (!inventory_pick(c->inventory, jobs[i].model, NULL) && store_model_deployed(c->store, jobs[i].model)) {
+                        waiting = jobs[i].model;
+                        continue;
+                }
+                prev = log_set_request_id(jobs[i].id);
+                running += start_one(c, jobs[i].id) > 0;
                 log_set_request_id(prev);
         }
         store_jobs_free(jobs, n);
