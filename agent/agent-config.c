@@ -42,6 +42,9 @@ int agent_config_load(const char *path, AgentConfig *ret, char *err, size_t errs
         if ((r = json_get_int(doc, "max_frame_bytes", 1024, 67108864, &v, why, sizeof why)) < 0)
                 goto fail;
         c.max_frame_bytes = (size_t) v;
+        if ((r = json_get_int(doc, "classify_timeout_ms", 1, 10000, &v, why, sizeof why)) < 0)
+                goto fail;
+        c.classify_timeout_ms = (unsigned) v;
         if ((r = log_level_from_string(level, &c.log_level)) < 0) {
                 snprintf(why, sizeof why, "log_level: unknown level \"%s\"", level);
                 goto fail;

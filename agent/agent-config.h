@@ -17,6 +17,7 @@ typedef struct AgentConfig {
         unsigned threads;
         unsigned max_sequences;
         size_t max_frame_bytes;
+        unsigned classify_timeout_ms; /* the public zone's own check: time for one request */
         int log_level; /* LOG_DEBUG..LOG_CRIT */
 } AgentConfig;
 

@@ -242,8 +242,8 @@ void conn_on_established(Conn *c) {
                 .agent_version = SLUICE_VERSION,
                 .backend = c->options.backend,
                 .max_sequences = c->options.max_sequences,
-                .have_rules_version = c->have_rules_version,
-                .rules_version = c->rules_version,
+                .have_rules_version = c->guard.have_version,
+                .rules_version = c->guard.version,
                 .stats = &st,
         };
         cJSON *f;
@@ -490,6 +490,8 @@ int conn_new(const ConnOptions *o, Conn **ret, char *err, size_t errsz) {
         if (!c)
                 return -ENOMEM;
         c->options = *o;
+        guard_init(&c->guard, o->max_frame_bytes,
+                   (o->classify_timeout_ms ? o->classify_timeout_ms : GUARD_CLASSIFY_TIMEOUT_MS_DEFAULT) * USEC_PER_MSEC);
         if (conn_url_parse(o->agent_url, c->host, sizeof c->host, &c->port) < 0) {
                 snprintf(err, errsz, "agent_url: cannot use \"%s\" (expected wss://host[:port]/)", o->agent_url);
                 return -EINVAL;
@@ -546,6 +548,7 @@ Conn *conn_free(Conn *c) {
         frame_validator_free(c->validator);
         outq_clear(&c->out);
         strbuf_done(&c->rx);
+        guard_done(&c->guard);
         free(c);
         return NULL;
 }

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "frame.h"
+#include "guard.h"
 #include "outq.h"
 #include "runner.h"
 #include "strbuf.h"
@@ -34,6 +35,8 @@ typedef struct ConnOptions {
         const char *backend;   /* "cpu" or "cuda" */
         size_t max_frame_bytes;
         unsigned max_sequences;
+        uint64_t classify_timeout_ms; /* the guard's time budget; 0: GUARD_CLASSIFY_TIMEOUT_MS_DEFAULT */
+        const char *cert_zone; /* the zone this node's own certificate names (NULL: unknown) */
 } ConnOptions;
 
 typedef enum ConnState {
@@ -74,8 +77,7 @@ typedef struct Conn {
         bool hello_answered; /* this connection got the rules frame that ends the answer to hello */
         /* what the controller told us */
         char node_id[64], node[64], zone[16];
-        bool have_rules_version;
-        uint64_t rules_version;
+        Guard guard; /* the rule set acknowledged (its version goes into hello) and the public zone's check */
         /* the engine host (NULL: this agent serves no models) */
         Runner *runner;
         /* counters */

@@ -5,11 +5,11 @@
 #include <errno.h>
 #include <openssl/err.h>
 #include <openssl/x509.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 
+#include "errorf.h"
 #include "fileio.h"
 #include "json.h"
 #include "notify.h"
@@ -19,18 +19,6 @@
 #define ENROLL_PATH "/api/v1/enroll"
 #define TOKEN_PREFIX "sjt-"
 #define TOKEN_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-"
-
-static int enroll_errorf(int r, char *err, size_t errsz, const char *fmt, ...) _printf_(4, 5);
-static int enroll_errorf(int r, char *err, size_t errsz, const char *fmt, ...) {
-        va_list ap;
-
-        if (err && errsz > 0) {
-                va_start(ap, fmt);
-                (void) vsnprintf(err, errsz, fmt, ap);
-                va_end(ap);
-        }
-        return r;
-}
 
 void enroll_identity_done(EnrollIdentity *e) {
         free(e->key_path);
@@ -57,7 +45,7 @@ int enroll_load_ca(const char *ca_file, X509 **ret, char *err, size_t errsz) {
 
         r = pki_cert_load(ca_file, ret, why, sizeof why);
         if (r < 0)
-                return enroll_errorf(r, err, errsz, "ca_file: %s", why);
+                return errorf(err, errsz, r, "ca_file: %s", why);
         return 0;
 }
 
@@ -86,17 +74,17 @@ static int check_cert(X509 *ca, X509 *cert, EVP_PKEY *key, const char *node_name
                 return r;
         if (X509_check_private_key(cert, key) != 1) {
                 ERR_clear_error();
-                return enroll_errorf(-EKEYREJECTED, err, errsz, "the certificate is not for this node's key");
+                return errorf(err, errsz, -EKEYREJECTED, "the certificate is not for this node's key");
         }
         r = pki_cert_identity(cert, &id, err, errsz);
         if (r < 0)
                 return r;
         if (!streq(id.name, node_name))
-                return enroll_errorf(-ESTALE, err, errsz, "the certificate is for node \"%s\", not \"%s\"", id.name,
-                                     node_name);
+                return errorf(err, errsz, -ESTALE, "the certificate is for node \"%s\", not \"%s\"", id.name,
+                              node_name);
         r = pki_cert_validity(cert, NULL, &not_after);
         if (r < 0)
-                return enroll_errorf(r, err, errsz, "cannot read the certificate's validity");
+                return errorf(err, errsz, r, "cannot read the certificate's validity");
         *ret_id = id;
         *ret_not_after = not_after;
         return 0;
@@ -110,7 +98,7 @@ int enroll_check(const EnrollOptions *o, X509 *ca, EnrollIdentity *ret, char *er
         int r;
 
         if (identity_paths(o->data_dir, &e) < 0)
-                return enroll_errorf(-ENOMEM, err, errsz, "out of memory");
+                return errorf(err, errsz, -ENOMEM, "out of memory");
         r = pki_key_load(e.key_path, &key, err, errsz);
         if (r < 0)
                 return r;
@@ -119,7 +107,7 @@ int enroll_check(const EnrollOptions *o, X509 *ca, EnrollIdentity *ret, char *er
                 return r;
         r = check_cert(ca, cert, key, o->node_name, &e.id, &e.not_after, why, sizeof why);
         if (r < 0)
-                return enroll_errorf(r, err, errsz, "%s: %s", e.cert_path, why);
+                return errorf(err, errsz, r, "%s: %s", e.cert_path, why);
         *ret = e;
         e = (EnrollIdentity){};
         return 0;
@@ -133,23 +121,22 @@ static int read_token(const char *path, char **ret, char *err, size_t errsz) {
         int r;
 
         if (!path)
-                return enroll_errorf(-ENOKEY, err, errsz,
-                                     "not enrolled, and no join_token_file is configured to enroll with");
+                return errorf(err, errsz, -ENOKEY,
+                              "not enrolled, and no join_token_file is configured to enroll with");
         r = file_read_all(path, ENROLL_TOKEN_MAX, &text, &n);
         if (r == -EFBIG)
-                return enroll_errorf(r, err, errsz, "join_token_file %s: larger than %zu bytes: not a join token",
-                                     path, ENROLL_TOKEN_MAX);
+                return errorf(err, errsz, r, "join_token_file %s: larger than %zu bytes: not a join token", path,
+                              ENROLL_TOKEN_MAX);
         if (r < 0)
-                return enroll_errorf(r, err, errsz, "join_token_file %s: %s", path, strerror(-r));
+                return errorf(err, errsz, r, "join_token_file %s: %s", path, strerror(-r));
         start = strspn(text, " \t\r\n");
         len = strcspn(text + start, " \t\r\n");
         if (text[start + len + strspn(text + start + len, " \t\r\n")] != '\0' || len <= strlen(TOKEN_PREFIX) ||
             !strneq(text + start, TOKEN_PREFIX, strlen(TOKEN_PREFIX)) ||
             strspn(text + start + strlen(TOKEN_PREFIX), TOKEN_CHARS) != len - strlen(TOKEN_PREFIX)) {
                 explicit_bzero(text, n);
-                return enroll_errorf(-EINVAL, err, errsz,
-                                     "join_token_file %s: does not hold a join token (expected one line \"sjt-...\")",
-                                     path);
+                return errorf(err, errsz, -EINVAL,
+                              "join_token_file %s: does not hold a join token (expected one line \"sjt-...\")", path);
         }
         memmove(text, text + start, len);
         explicit_bzero(text + len, n - len);
@@ -198,44 +185,40 @@ static int transfer_error(CURLcode c, const char *url, const char *detail, const
 
         switch (c) {
         case CURLE_COULDNT_CONNECT:
-                return enroll_errorf(-ECONNREFUSED, err, errsz, "cannot connect to the controller at %s: %s", url, d);
+                return errorf(err, errsz, -ECONNREFUSED, "cannot connect to the controller at %s: %s", url, d);
         case CURLE_COULDNT_RESOLVE_HOST:
-                return enroll_errorf(-EHOSTUNREACH, err, errsz, "cannot resolve the controller's host in %s: %s", url,
-                                     d);
+                return errorf(err, errsz, -EHOSTUNREACH, "cannot resolve the controller's host in %s: %s", url, d);
         case CURLE_OPERATION_TIMEDOUT:
-                return enroll_errorf(-ETIMEDOUT, err, errsz, "the controller at %s did not answer in time: %s", url,
-                                     d);
+                return errorf(err, errsz, -ETIMEDOUT, "the controller at %s did not answer in time: %s", url, d);
         case CURLE_PEER_FAILED_VERIFICATION:
         case CURLE_SSL_CACERT_BADFILE:
         case CURLE_SSL_CERTPROBLEM:
         case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
-                return enroll_errorf(-EKEYREJECTED, err, errsz,
-                                     "TLS with the controller at %s failed: %s (is ca_file the controller's CA, and "
-                                     "is the host name in its server certificate?)",
-                                     url, d);
+                return errorf(err, errsz, -EKEYREJECTED,
+                              "TLS with the controller at %s failed: %s (is ca_file the controller's CA, and "
+                              "is the host name in its server certificate?)",
+                              url, d);
         case CURLE_SSL_CONNECT_ERROR:
         case CURLE_SSL_CIPHER:
-                return enroll_errorf(-ECONNRESET, err, errsz,
-                                     "TLS handshake with the controller at %s failed: %s (it must speak TLS 1.3)", url,
-                                     d);
+                return errorf(err, errsz, -ECONNRESET,
+                              "TLS handshake with the controller at %s failed: %s (it must speak TLS 1.3)", url, d);
         case CURLE_SEND_ERROR:
         case CURLE_RECV_ERROR:
         case CURLE_GOT_NOTHING:
         case CURLE_PARTIAL_FILE:
-                return enroll_errorf(-ECONNRESET, err, errsz, "the connection to the controller at %s broke: %s", url,
-                                     d);
+                return errorf(err, errsz, -ECONNRESET, "the connection to the controller at %s broke: %s", url, d);
         case CURLE_WRITE_ERROR:
         case CURLE_FILESIZE_EXCEEDED:
                 if (t->too_large || c == CURLE_FILESIZE_EXCEEDED)
-                        return enroll_errorf(-EFBIG, err, errsz, "the controller's answer is larger than %zu bytes",
-                                             ENROLL_RESPONSE_MAX);
+                        return errorf(err, errsz, -EFBIG, "the controller's answer is larger than %zu bytes",
+                                      ENROLL_RESPONSE_MAX);
                 break;
         case CURLE_ABORTED_BY_CALLBACK:
-                return enroll_errorf(-ECANCELED, err, errsz, "enrollment cancelled");
+                return errorf(err, errsz, -ECANCELED, "enrollment cancelled");
         default:
                 break;
         }
-        return enroll_errorf(-EIO, err, errsz, "enrollment request to %s failed: %s", url, d);
+        return errorf(err, errsz, -EIO, "enrollment request to %s failed: %s", url, d);
 }
 
 /* POSTs body to url; *ret_status and *ret_body (caller frees) on a completed exchange. */
@@ -251,12 +234,12 @@ static int post_json(const EnrollOptions *o, const char *url, const char *body, 
 
         h = curl_easy_init();
         if (!h)
-                return enroll_errorf(-ENOMEM, err, errsz, "cannot set up libcurl");
+                return errorf(err, errsz, -ENOMEM, "cannot set up libcurl");
         l = curl_slist_append(NULL, "Content-Type: application/json");
         if (l)
                 headers = l, l = curl_slist_append(headers, "Accept: application/json");
         if (!l)
-                return enroll_errorf(-ENOMEM, err, errsz, "out of memory");
+                return errorf(err, errsz, -ENOMEM, "out of memory");
         /* every option must take: a TLS option silently ignored would weaken what we check */
         if (curl_easy_setopt(h, CURLOPT_URL, url) != CURLE_OK ||
             curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "https") != CURLE_OK ||
@@ -281,8 +264,7 @@ static int post_json(const EnrollOptions *o, const char *url, const char *body, 
             curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, transfer_progress) != CURLE_OK ||
             curl_easy_setopt(h, CURLOPT_XFERINFODATA, &t) != CURLE_OK) {
                 strbuf_done(&t.body);
-                return enroll_errorf(-EOPNOTSUPP, err, errsz,
-                                     "this libcurl lacks an option enrollment needs (TLS 1.3?)");
+                return errorf(err, errsz, -EOPNOTSUPP, "this libcurl lacks an option enrollment needs (TLS 1.3?)");
         }
         c = curl_easy_perform(h);
         if (c != CURLE_OK) {
@@ -294,7 +276,7 @@ static int post_json(const EnrollOptions *o, const char *url, const char *body, 
         *ret_status = status;
         *ret_body = strbuf_take(&t.body);
         if (!*ret_body)
-                return enroll_errorf(-ENOMEM, err, errsz, "out of memory");
+                return errorf(err, errsz, -ENOMEM, "out of memory");
         return 0;
 }
 
@@ -313,19 +295,19 @@ static int refusal(long status, const char *body, char *err, size_t errsz) {
                 (void) json_get_string(j, "error.message", &msg, why, sizeof why);
                 (void) json_get_string(j, "error.code", &code, why, sizeof why);
         }
-        return enroll_errorf(r, err, errsz, "the controller refused enrollment: HTTP %ld%s%s: %.512s", status,
-                             code ? " " : "", code ? code : "", msg ? msg : "(no error message)");
+        return errorf(err, errsz, r, "the controller refused enrollment: HTTP %ld%s%s: %.512s", status,
+                      code ? " " : "", code ? code : "", msg ? msg : "(no error message)");
 }
 
 static int make_data_dir(const char *path, char *err, size_t errsz) {
         struct stat st;
 
         if (mkdir(path, 0700) < 0 && errno != EEXIST)
-                return enroll_errorf(-errno, err, errsz, "data_dir %s: cannot create it: %s", path, strerror(errno));
+                return errorf(err, errsz, -errno, "data_dir %s: cannot create it: %s", path, strerror(errno));
         if (stat(path, &st) < 0)
-                return enroll_errorf(-errno, err, errsz, "data_dir %s: %s", path, strerror(errno));
+                return errorf(err, errsz, -errno, "data_dir %s: %s", path, strerror(errno));
         if (!S_ISDIR(st.st_mode))
-                return enroll_errorf(-ENOTDIR, err, errsz, "data_dir %s: not a directory", path);
+                return errorf(err, errsz, -ENOTDIR, "data_dir %s: not a directory", path);
         return 0;
 }
 
@@ -344,7 +326,7 @@ int enroll_run(const EnrollOptions *o, X509 *ca, EnrollIdentity *ret, char *err,
         int r;
 
         if (identity_paths(o->data_dir, &e) < 0 || asprintf(&url, "%s%s", o->controller_url, ENROLL_PATH) < 0)
-                return enroll_errorf(-ENOMEM, err, errsz, "out of memory");
+                return errorf(err, errsz, -ENOMEM, "out of memory");
         r = read_token(o->join_token_file, &token, err, errsz);
         if (r < 0)
                 return r;
@@ -355,7 +337,7 @@ int enroll_run(const EnrollOptions *o, X509 *ca, EnrollIdentity *ret, char *err,
         body = cJSON_CreateObject();
         if (!body || !cJSON_AddStringToObject(body, "token", token) ||
             !cJSON_AddStringToObject(body, "csr", csr_pem) || json_print(body, &request) < 0)
-                return enroll_errorf(-ENOMEM, err, errsz, "out of memory");
+                return errorf(err, errsz, -ENOMEM, "out of memory");
         /* the tree holds a copy of the token: wipe it before it is freed */
         explicit_bzero(cJSON_GetObjectItemCaseSensitive(body, "token")->valuestring, strlen(token));
 
@@ -369,13 +351,13 @@ int enroll_run(const EnrollOptions *o, X509 *ca, EnrollIdentity *ret, char *err,
         if (r >= 0)
                 r = json_get_string(reply, "certificate", &cert_pem, why, sizeof why);
         if (r < 0)
-                return enroll_errorf(-EBADMSG, err, errsz, "the controller's enrollment answer is malformed: %s", why);
+                return errorf(err, errsz, -EBADMSG, "the controller's enrollment answer is malformed: %s", why);
         r = pki_cert_from_pem(cert_pem, strlen(cert_pem), &cert, why, sizeof why);
         if (r >= 0)
                 r = check_cert(ca, cert, key, o->node_name, &e.id, &e.not_after, why, sizeof why);
         if (r < 0)
-                return enroll_errorf(r == -ENOMEM ? r : -EKEYREJECTED, err, errsz,
-                                     "the certificate the controller issued does not check out: %s", why);
+                return errorf(err, errsz, r == -ENOMEM ? r : -EKEYREJECTED,
+                              "the certificate the controller issued does not check out: %s", why);
 
         /* key first: a crash in between leaves a key without a certificate, which reads as "not enrolled" */
         if ((r = make_data_dir(o->data_dir, err, errsz)) < 0 || (r = pki_key_save(e.key_path, key, err, errsz)) < 0 ||

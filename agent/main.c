@@ -147,6 +147,8 @@ static int run(const AgentConfig *cfg, bool enroll_only) {
                 .backend = "cpu",
                 .max_frame_bytes = cfg->max_frame_bytes,
                 .max_sequences = cfg->max_sequences,
+                .classify_timeout_ms = cfg->classify_timeout_ms,
+                .cert_zone = id.id.zone,
         };
         r = conn_new(&o, &c, err, sizeof err);
         if (r < 0)
@@ -155,6 +157,7 @@ static int run(const AgentConfig *cfg, bool enroll_only) {
                 .data_dir = cfg->data_dir,
                 .threads = cfg->threads,
                 .max_sequences = cfg->max_sequences,
+                .zone = id.id.zone,
                 .wake = conn_wake,
                 .userdata = c,
         };

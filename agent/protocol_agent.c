@@ -42,26 +42,69 @@ static void on_welcome(Conn *c, const cJSON *f) {
         conn_on_welcome(c, node_id, node, zone, (uint64_t) interval);
 }
 
+/* A rule set that does not compile is refused and not acknowledged: the one held stays in force,
+ * and the controller keeps this node out of the public zone's choices until it acks the version. */
 static void on_rules(Conn *c, const cJSON *f) {
+        bool known = c->guard.have_version;
+        uint64_t held = c->guard.version;
         int64_t version;
-        char why[128];
+        char why[512];
         cJSON *ack;
 
         if (json_get_int(f, "version", 0, (int64_t) MESSAGE_INT_MAX, &version, why, sizeof why) < 0) {
                 refuse(c, NULL, "bad_frame", "rules: %s", why);
                 return;
         }
-        /* part 1: the rule set is acknowledged and remembered by version; enforcing it comes with the engine */
-        if (!c->have_rules_version || c->rules_version != (uint64_t) version)
-                log_info("holding rule set version %" PRId64, version);
-        c->have_rules_version = true;
-        c->rules_version = (uint64_t) version;
-        if (message_rules_ack_new((uint64_t) version, &ack) < 0) {
-                log_error_errno(ENOMEM, "cannot acknowledge rule set version %" PRId64, version);
+        if (guard_set_rules(&c->guard, (uint64_t) version, cJSON_GetObjectItemCaseSensitive(f, "rules"), why,
+                            sizeof why) < 0)
+                refuse(c, NULL, "bad_rules", "rules: version %" PRId64 " does not compile (%s); keeping %s", version,
+                       why, known ? "the rule set held" : "no rule set");
+        else {
+                if (!known || held != (uint64_t) version)
+                        log_info("holding rule set version %" PRId64, version);
+                if (message_rules_ack_new((uint64_t) version, &ack) < 0)
+                        log_error_errno(ENOMEM, "cannot acknowledge rule set version %" PRId64, version);
+                else
+                        (void) conn_send(c, ack);
+        }
+        conn_on_rules(c);
+}
+
+/* Hands a frame to the runner; a full queue is answered at once. */
+static void submit(Conn *c, const cJSON *f) {
+        int r = runner_submit(c->runner, f);
+
+        if (r < 0)
+                (void) conn_send(c, frame_error(message_frame_id(f), "overloaded",
+                                                r == -ENOBUFS ? "this node's queue is full" : "cannot queue the request"));
+}
+
+/* The zone the guard goes by: this node's own certificate, not only what the controller's welcome
+ * says. Private only when both say private; when they disagree the node is treated as public. */
+static const char *guard_zone(const Conn *c) {
+        if (c->options.cert_zone && !streq(c->options.cert_zone, c->zone))
+                return "(certificate and welcome disagree)";
+        return c->zone;
+}
+
+/* The guard (guard.h) sees every infer frame before the engine does. */
+static void on_infer(Conn *c, const cJSON *f) {
+        const char *id = message_frame_id(f);
+        GuardDecision d;
+
+        guard_check(&c->guard, guard_zone(c), f, &d);
+        if (d.verdict != GUARD_ADMIT) {
+                /* entity types and counts, never the text */
+                log_with(LOG_WARNING,
+                         LOG_FIELDS(LOG_STR("request_id", id), LOG_STR("code", d.code), LOG_STR("zone", c->zone),
+                                    LOG_STR("data_class", policy_class_name(d.cls)), LOG_STR("entities", d.entities),
+                                    LOG_INT("rules_version", c->guard.version),
+                                    LOG_INT("refused_total", c->guard.refused)),
+                         "refused request %s: %s", id, d.message);
+                (void) conn_send(c, frame_error(id, d.code, d.message));
                 return;
         }
-        (void) conn_send(c, ack);
-        conn_on_rules(c);
+        submit(c, f);
 }
 
 static void on_error(Conn *c, const cJSON *f) {
@@ -82,13 +125,11 @@ static void on_frame(Conn *c, const cJSON *f, const char *type) {
                 on_rules(c, f);
         else if (streq(type, "error"))
                 on_error(c, f);
-        else if (c->runner && (streq(type, "infer") || streq(type, "model.load") || streq(type, "model.unload") ||
-                               streq(type, "cancel"))) {
-                int r = runner_submit(c->runner, f);
-                if (r < 0)
-                        (void) conn_send(c, frame_error(message_frame_id(f), "overloaded",
-                                                        r == -ENOBUFS ? "this node's queue is full" : "cannot queue the request"));
-        } else if (streq(type, "cancel"))
+        else if (c->runner && streq(type, "infer"))
+                on_infer(c, f);
+        else if (c->runner && (streq(type, "model.load") || streq(type, "model.unload") || streq(type, "cancel")))
+                submit(c, f);
+        else if (streq(type, "cancel"))
                 log_debug("cancel for request %s: nothing runs here", message_frame_id(f));
         else if (streq(type, "cert.issued")) {
                 if (c->renew_pending)

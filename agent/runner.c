@@ -13,6 +13,7 @@
 #include "engine.h"
 #include "fetch.h"
 #include "json.h"
+#include "log.h"
 #include "stop.h"
 #include "strbuf.h"
 #include "timeutil.h"
@@ -27,6 +28,8 @@ typedef struct FrameQueue {
 
 typedef struct Gen {
         char id[160];
+        char data_class[16];      /* as the infer frame said, for the "served" log line */
+        uint64_t rules_version;
         uint64_t seq;
         int model;                /* index in Runner.models */
         Detokenizer *detok;
@@ -327,8 +330,10 @@ static bool start_gen(Runner *r, const cJSON *f) {
         cJSON_ArrayForEach(s, stop)
                 if (n_stops < STOP_MAX)
                         stops[n_stops++] = s->valuestring;
-        *g = (Gen){ .model = (int) (m - r->models), .n_prompt = (uint32_t) n_ids, .piece = STRBUF_INIT };
+        *g = (Gen){ .model = (int) (m - r->models), .n_prompt = (uint32_t) n_ids, .piece = STRBUF_INIT,
+                    .rules_version = (uint64_t) cJSON_GetObjectItemCaseSensitive(f, "rules_version")->valuedouble };
         snprintf(g->id, sizeof g->id, "%s", id);
+        snprintf(g->data_class, sizeof g->data_class, "%s", cJSON_GetObjectItemCaseSensitive(f, "data_class")->valuestring);
         k = engine_seq_add(m->engine, ids, n_ids, &sp, max_tokens, &g->seq);
         if (k == -E2BIG) {
                 emit_error(r, id, "context_length_exceeded", "a prompt of %zu tokens plus max_tokens %u exceeds the context of %u tokens",
@@ -360,6 +365,14 @@ static void end_gen(Runner *r, Gen *g, const char *reason) {
         usage = cJSON_AddObjectToObject(f, "usage");
         cJSON_AddNumberToObject(usage, "prompt_tokens", g->n_prompt);
         cJSON_AddNumberToObject(usage, "completion_tokens", g->n_generated);
+        /* what this node served, one line per generation, for the routing proof (never the text);
+         * written before done leaves, so that no answer the controller gives lacks its line */
+        log_with(LOG_INFO,
+                 LOG_FIELDS(LOG_STR("request_id", g->id), LOG_STR("data_class", g->data_class),
+                            LOG_STR("zone", r->opt.zone ? r->opt.zone : "unknown"), LOG_STR("model", m->name),
+                            LOG_INT("rules_version", g->rules_version), LOG_STR("finish_reason", reason),
+                            LOG_INT("prompt_tokens", g->n_prompt), LOG_INT("completion_tokens", g->n_generated)),
+                 "served %s", g->id);
         emit(r, f);
         g->detok = detokenizer_free(g->detok);
         stop_done(&g->stop);

@@ -17,6 +17,7 @@ typedef struct RunnerOptions {
         unsigned max_sequences;     /* generations at once per model */
         uint32_t max_context;       /* positions per sequence; 0: the model's */
         uint64_t max_model_bytes;   /* downloads larger than this are refused; 0: no limit */
+        const char *zone;           /* this node's zone, for the "served" log lines; must outlive the runner */
         void (*wake)(void *userdata); /* called from the runner thread when frames are waiting */
         void *userdata;
 } RunnerOptions;

@@ -66,11 +66,27 @@ void admin_path_params(const char *path, char *buf, size_t bufsz) {
         }
 }
 
-static size_t count_params(const char *path) {
+void admin_verb_args(const AdminVerb *v, char *buf, size_t bufsz) {
+        size_t n;
+
+        admin_path_params(v->path, buf, bufsz);
+        n = strlen(buf);
+        if (!isempty(v->operands))
+                snprintf(buf + n, bufsz - n, "%s%s", n ? " " : "", v->operands);
+}
+
+/* The number of arguments a verb takes: its path's {params} and its operands. */
+static size_t count_args(const AdminVerb *v) {
         size_t n = 0;
 
-        for (const char *p = path; p && (p = strchr(p, '{')); p++)
+        for (const char *p = v->path; p && (p = strchr(p, '{')); p++)
                 n++;
+        for (const char *p = v->operands; p && *p;) {
+                p += strspn(p, " ");
+                if (*p)
+                        n++;
+                p += strcspn(p, " ");
+        }
         return n;
 }
 
@@ -78,7 +94,7 @@ static void verb_help(const AdminCmd *cmd) {
         const AdminVerb *v = cmd->verb;
         char params[256];
 
-        admin_path_params(v->path, params, sizeof params);
+        admin_verb_args(v, params, sizeof params);
         printf("Usage: sluice [--json] %s%s%s%s%s\n\n%s\n", cmd->title, *v->synopsis ? " " : "", v->synopsis,
                *params ? " " : "", params, v->help);
         printf("\nCalls %s %s. --json prints the controller's answer as it came.\n"
@@ -149,8 +165,8 @@ int admin_parse(AdminCmd *cmd, AdminOptionFunc option, void *userdata) {
 
         cmd->args = cmd->argv + optind;
         cmd->n_args = (size_t) (cmd->argc - optind);
-        admin_path_params(cmd->verb->path, params, sizeof params);
-        if (cmd->n_args != count_params(cmd->verb->path)) {
+        admin_verb_args(cmd->verb, params, sizeof params);
+        if (cmd->n_args != count_args(cmd->verb)) {
                 if (!*params)
                         return admin_usage_error(cmd, "unexpected argument \"%s\"", cmd->args[0]);
                 return admin_usage_error(cmd, "expected %s", params);

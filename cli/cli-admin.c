@@ -9,8 +9,8 @@
 #include "json.h"
 
 static const AdminGroup *const groups[] = {
-        &admin_group_nodes, &admin_group_join_tokens, &admin_group_deployments,
-        &admin_group_keys,  &admin_group_jobs,        &admin_group_audit,
+        &admin_group_nodes, &admin_group_join_tokens, &admin_group_deployments, &admin_group_keys,
+        &admin_group_jobs,  &admin_group_audit,       &admin_group_rules, &admin_group_route,
 };
 
 /* "admin key create" or "admin audit". */
@@ -23,7 +23,7 @@ static void verb_usage(const AdminGroup *grp, const AdminVerb *v, FILE *f) {
         char title[128], params[256];
 
         verb_title(grp, v, title, sizeof title);
-        admin_path_params(v->path, params, sizeof params);
+        admin_verb_args(v, params, sizeof params);
         fprintf(f, "%s%s%s%s%s", title, *v->synopsis ? " " : "", v->synopsis, *params ? " " : "", params);
 }
 

@@ -25,6 +25,7 @@ typedef struct AdminVerb {
         const char *help;             /* what --help says besides the usage line */
         const struct option *options; /* the command's own options besides --json and --help; may be NULL */
         int (*run)(AdminCmd *cmd);
+        const char *operands; /* arguments after the path's {params} ("FILE"); may be NULL */
 } AdminVerb;
 
 typedef struct AdminGroup {
@@ -34,7 +35,7 @@ typedef struct AdminGroup {
 } AdminGroup;
 
 extern const AdminGroup admin_group_join_tokens, admin_group_keys, admin_group_nodes, admin_group_deployments,
-        admin_group_jobs, admin_group_audit;
+        admin_group_jobs, admin_group_audit, admin_group_rules, admin_group_route;
 
 struct AdminCmd {
         const AdminVerb *verb;
@@ -43,7 +44,7 @@ struct AdminCmd {
         bool json; /* --json, before or after the command, or "output": "json" in the config */
         int argc;
         char **argv; /* argv[0] is the command's name */
-        char **args; /* after admin_parse(): the arguments, one per {param} of the path */
+        char **args; /* after admin_parse(): the arguments, one per {param} of the path, then the operands */
         size_t n_args;
         HttpClient *client; /* opened by the first request, reused by the next (job submit --wait) */
 };
@@ -64,6 +65,8 @@ int admin_parse(AdminCmd *cmd, AdminOptionFunc option, void *userdata);
 int admin_usage_error(const AdminCmd *cmd, const char *fmt, ...) _printf_(2, 3);
 /* The {params} of a path, uppercased and space-separated ("/api/v1/keys/{id}" -> "ID"), for usage lines. */
 void admin_path_params(const char *path, char *buf, size_t bufsz);
+/* The arguments a verb takes: its path's {params}, then its operands ("ID FILE"). */
+void admin_verb_args(const AdminVerb *v, char *buf, size_t bufsz);
 /* Option values: a duration ("30m") of more than zero; an integer within [min, max]. */
 bool admin_parse_duration(const char *s, uint64_t *ret_usec);
 bool admin_parse_int(const char *s, long long min, long long max, long long *ret);

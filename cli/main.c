@@ -7,6 +7,9 @@
 
 #include "cli.h"
 #include "macro.h"
+#if HAVE_CJSON
+#include "cli-policy.h"
+#endif
 
 static int verb_version(const CliGlobals *g, int argc, char **argv) {
         (void) g, (void) argc, (void) argv;
@@ -22,6 +25,9 @@ static const CliVerb verbs[] = {
         { "config", cli_config_main, "config (check|show|schemas) ...", "validate and show configuration files" },
 #endif
         { "bench", cli_bench_main, "bench -m FILE [--threads N]", "measure prefill/decode speed vs memory bandwidth" },
+#if HAVE_CJSON
+        { "policy", cli_policy, "policy (scan|check-rules|default-rules|eval) ...", "classify text and check rule sets locally" },
+#endif
         { "model", cli_model_main, "model (inspect|mk|pull|convert) ...", "look inside and make GGUF model files" },
         { "run", cli_run_main, "run -m FILE -p TEXT [-n N] ...", "generate text locally (streams)" },
         { "tokenize", cli_tokenize_main, "tokenize -m FILE (--text T | --file F)", "print token ids" },

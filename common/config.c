@@ -2,38 +2,28 @@
 #include "config.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "errorf.h"
 #include "fileio.h"
 #include "json.h"
 #include "jsonschema.h"
 #include "schemas.h"
 
-static int config_errorf(int r, char *err, size_t errsz, const char *fmt, ...) _printf_(4, 5);
-static int config_errorf(int r, char *err, size_t errsz, const char *fmt, ...) {
-        va_list ap;
-
-        va_start(ap, fmt);
-        (void) vsnprintf(err, errsz, fmt, ap);
-        va_end(ap);
-        return r;
-}
-
-static int compile_schema(const char *name, JsonSchema **ret, char *err, size_t errsz) {
+int config_compile_schema(const char *name, JsonSchema **ret, char *err, size_t errsz) {
         _cleanup_json_ cJSON *doc = NULL;
         const char *text = schemas_find(name);
         char why[256];
         int r;
 
         if (!text)
-                return config_errorf(-ENOENT, err, errsz, "no schema named \"%s\" is built in", name);
+                return errorf(err, errsz, -ENOENT, "no schema named \"%s\" is built in", name);
         r = json_parse(text, strlen(text), &doc, why, sizeof why);
         if (r >= 0)
                 r = jsonschema_compile(doc, ret, why, sizeof why);
         if (r < 0) /* a broken built-in schema is a build bug; say so plainly */
-                return config_errorf(r, err, errsz, "built-in schema \"%s\" is broken: %s", name, why);
+                return errorf(err, errsz, r, "built-in schema \"%s\" is broken: %s", name, why);
         return 0;
 }
 
@@ -44,7 +34,7 @@ int config_load_text(const char *label, const char *text, size_t len, const char
         char why[512];
         int r;
 
-        r = compile_schema(schema_name, &schema, err, errsz);
+        r = config_compile_schema(schema_name, &schema, err, errsz);
         if (r < 0)
                 return r;
         r = json_parse(text, len, &doc, why, sizeof why);
@@ -56,9 +46,9 @@ int config_load_text(const char *label, const char *text, size_t len, const char
                         snprintf(why, sizeof why, "the schema's defaults nest too deeply");
         }
         if (r == -ENOMEM)
-                return config_errorf(r, err, errsz, "config %s: out of memory", label);
+                return errorf(err, errsz, r, "config %s: out of memory", label);
         if (r < 0)
-                return config_errorf(r, err, errsz, "config %s: %s", label, why);
+                return errorf(err, errsz, r, "config %s: %s", label, why);
         *ret = TAKE_PTR(doc);
         return 0;
 }
@@ -70,8 +60,8 @@ int config_load(const char *path, const char *schema_name, cJSON **ret, char *er
 
         r = file_read_all(path, CONFIG_SIZE_MAX, &text, &len);
         if (r == -EFBIG)
-                return config_errorf(r, err, errsz, "config %s: larger than %zu bytes", path, CONFIG_SIZE_MAX);
+                return errorf(err, errsz, r, "config %s: larger than %zu bytes", path, CONFIG_SIZE_MAX);
         if (r < 0)
-                return config_errorf(r, err, errsz, "config %s: %s", path, strerror(-r));
+                return errorf(err, errsz, r, "config %s: %s", path, strerror(-r));
         return config_load_text(path, text, len, schema_name, ret, err, errsz);
 }

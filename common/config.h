@@ -4,6 +4,8 @@
 #include <cjson/cJSON.h>
 #include <stddef.h>
 
+typedef struct JsonSchema JsonSchema;
+
 #define CONFIG_SIZE_MAX ((size_t) 1 << 20)
 
 /* Loads the config file at path against the embedded schema named schema_name (for example
@@ -15,3 +17,6 @@ int config_load(const char *path, const char *schema_name, cJSON **ret, char *er
 /* The same for text already in memory; label names it in messages. */
 int config_load_text(const char *label, const char *text, size_t len, const char *schema_name, cJSON **ret,
                      char *err, size_t errsz);
+/* Compiles the embedded schema named name (as above). -ENOENT when there is none, -EINVAL (a
+ * build bug: err says so) or -ENOMEM. Caller owns *ret (jsonschema_free). */
+int config_compile_schema(const char *name, JsonSchema **ret, char *err, size_t errsz);

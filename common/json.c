@@ -3,22 +3,10 @@
 
 #include <errno.h>
 #include <math.h>
-#include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static int json_errorf(int r, char *err, size_t errsz, const char *fmt, ...) _printf_(4, 5);
-static int json_errorf(int r, char *err, size_t errsz, const char *fmt, ...) {
-        va_list ap;
-
-        if (err && errsz) {
-                va_start(ap, fmt);
-                (void) vsnprintf(err, errsz, fmt, ap);
-                va_end(ap);
-        }
-        return r;
-}
+#include "errorf.h"
 
 static void line_column(const char *text, const char *at, unsigned *ret_line, unsigned *ret_col) {
         unsigned line = 1, col = 1;
@@ -38,7 +26,7 @@ int json_parse(const char *text, size_t len, cJSON **ret, char *err, size_t errs
         cJSON *j;
 
         if (memchr(text, '\0', len))
-                return json_errorf(-EINVAL, err, errsz, "NUL byte in JSON text");
+                return errorf(err, errsz, -EINVAL, "NUL byte in JSON text");
         j = cJSON_ParseWithLengthOpts(text, len, &end, false);
         if (j) {
                 /* cJSON stops after the first value: anything but white space after it is an error */
@@ -55,8 +43,8 @@ int json_parse(const char *text, size_t len, cJSON **ret, char *err, size_t errs
                 end = text + len;
         line_column(text, end, &line, &col);
         if (end == text + len && len > 0 && !j)
-                return json_errorf(-EINVAL, err, errsz, "line %u, column %u: invalid JSON (unexpected end)", line, col);
-        return json_errorf(-EINVAL, err, errsz, "line %u, column %u: invalid JSON", line, col);
+                return errorf(err, errsz, -EINVAL, "line %u, column %u: invalid JSON (unexpected end)", line, col);
+        return errorf(err, errsz, -EINVAL, "line %u, column %u: invalid JSON", line, col);
 }
 
 /* Walks a dotted path. -ENOENT when a component is missing or null, -EINVAL when a non-object is
@@ -70,9 +58,9 @@ static int json_lookup(const cJSON *obj, const char *path, const cJSON **ret, ch
                 char key[256];
 
                 if (!cJSON_IsObject(obj))
-                        return json_errorf(-EINVAL, err, errsz, "%.*s: expected object", (int) (p - path - 1), path);
+                        return errorf(err, errsz, -EINVAL, "%.*s: expected object", (int) (p - path - 1), path);
                 if (n >= sizeof key)
-                        return json_errorf(-EINVAL, err, errsz, "%s: field name too long", path);
+                        return errorf(err, errsz, -EINVAL, "%s: field name too long", path);
                 memcpy(key, p, n);
                 key[n] = '\0';
                 obj = cJSON_GetObjectItemCaseSensitive(obj, key);
@@ -81,7 +69,7 @@ static int json_lookup(const cJSON *obj, const char *path, const cJSON **ret, ch
                 p = dot + 1;
         }
         if (!obj || cJSON_IsNull(obj))
-                return json_errorf(-ENOENT, err, errsz, "missing field \"%s\"", path);
+                return errorf(err, errsz, -ENOENT, "missing field \"%s\"", path);
         *ret = obj;
         return 0;
 }
@@ -93,7 +81,7 @@ int json_get_string(const cJSON *obj, const char *path, const char **ret, char *
         if (r < 0)
                 return r;
         if (!cJSON_IsString(v))
-                return json_errorf(-EINVAL, err, errsz, "%s: expected string", path);
+                return errorf(err, errsz, -EINVAL, "%s: expected string", path);
         *ret = v->valuestring;
         return 0;
 }
@@ -105,7 +93,7 @@ int json_get_bool(const cJSON *obj, const char *path, bool *ret, char *err, size
         if (r < 0)
                 return r;
         if (!cJSON_IsBool(v))
-                return json_errorf(-EINVAL, err, errsz, "%s: expected boolean", path);
+                return errorf(err, errsz, -EINVAL, "%s: expected boolean", path);
         *ret = cJSON_IsTrue(v);
         return 0;
 }
@@ -117,7 +105,7 @@ int json_get_double(const cJSON *obj, const char *path, double *ret, char *err, 
         if (r < 0)
                 return r;
         if (!cJSON_IsNumber(v))
-                return json_errorf(-EINVAL, err, errsz, "%s: expected number", path);
+                return errorf(err, errsz, -EINVAL, "%s: expected number", path);
         *ret = v->valuedouble;
         return 0;
 }
@@ -128,15 +116,15 @@ int json_get_int(const cJSON *obj, const char *path, int64_t min, int64_t max, i
         int r = json_get_double(obj, path, &d, err, errsz);
 
         if (r == -EINVAL)
-                return json_errorf(-EINVAL, err, errsz, "%s: expected integer", path);
+                return errorf(err, errsz, -EINVAL, "%s: expected integer", path);
         if (r < 0)
                 return r;
         /* 2^63 is the first double past INT64_MAX; beyond 2^53 doubles are not exact integers */
         if (!isfinite(d) || d != floor(d))
-                return json_errorf(-EINVAL, err, errsz, "%s: expected integer", path);
+                return errorf(err, errsz, -EINVAL, "%s: expected integer", path);
         if (fabs(d) > 9007199254740992.0 || (int64_t) d < min || (int64_t) d > max)
-                return json_errorf(-EINVAL, err, errsz, "%s: must be between %lld and %lld", path,
-                                   (long long) min, (long long) max);
+                return errorf(err, errsz, -EINVAL, "%s: must be between %lld and %lld", path, (long long) min,
+                              (long long) max);
         *ret = (int64_t) d;
         return 0;
 }
@@ -149,7 +137,7 @@ static int json_get_container(const cJSON *obj, const char *path, bool array, co
         if (r < 0)
                 return r;
         if (array ? !cJSON_IsArray(v) : !cJSON_IsObject(v))
-                return json_errorf(-EINVAL, err, errsz, "%s: expected %s", path, array ? "array" : "object");
+                return errorf(err, errsz, -EINVAL, "%s: expected %s", path, array ? "array" : "object");
         *ret = v;
         return 0;
 }

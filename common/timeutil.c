@@ -38,9 +38,10 @@ char *time_format_rfc3339(uint64_t usec, char buf[static TIME_RFC3339_MAX]) {
                 snprintf(buf, TIME_RFC3339_MAX, "invalid-time");
                 return buf;
         }
-        snprintf(buf, TIME_RFC3339_MAX, "%04d-%02d-%02dT%02d:%02d:%02d.%06uZ", tm.tm_year + 1900,
-                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                 (unsigned) (usec % USEC_PER_SEC));
+        if (snprintf(buf, TIME_RFC3339_MAX, "%04d-%02d-%02dT%02d:%02d:%02d.%06uZ", tm.tm_year + 1900,
+                     tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                     (unsigned) (usec % USEC_PER_SEC)) >= TIME_RFC3339_MAX) /* cannot happen: gcc -O2 fears it */
+                snprintf(buf, TIME_RFC3339_MAX, "invalid-time");
         return buf;
 }
 

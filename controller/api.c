@@ -8,11 +8,13 @@
 #include "controller.h"
 #include "deploy.h"
 #include "dispatch.h"
+#include "explain.h"
 #include "openai.h"
 #include "enroll.h"
 #include "inventory.h"
 #include "jobs.h"
 #include "json.h"
+#include "rules-api.h"
 #include "store-audit.h"
 #include "store-keys.h"
 #include "store-models.h"
@@ -39,10 +41,14 @@ enum {
         H_DEPLOY_LIST,
         H_DEPLOY_DELETE,
         H_GENERATE,
+        H_ROUTE_EXPLAIN,
         H_JOB_CREATE,
         H_JOB_LIST,
         H_JOB_GET,
         H_JOB_CANCEL,
+        H_RULES_GET,
+        H_RULES_VERSIONS,
+        H_RULES_PUT,
 };
 
 #define ADMIN PRINCIPAL_ADMIN
@@ -56,6 +62,7 @@ const Route api_routes[] = {
         { "POST", "/v1/chat/completions", DEV | ADMIN, "chat completion (OpenAI), SSE when stream is true", H_CHAT },
         { "POST", "/v1/completions", DEV | ADMIN, "text completion (OpenAI), SSE when stream is true", H_COMPLETIONS },
         { "POST", "/v1/generate", DEV | ADMIN, "generation in sluice's native form, SSE when stream is true", H_GENERATE },
+        { "POST", "/api/v1/route/explain", DEV | ADMIN | AUDITOR, "dry run: how a generation request would be classified and routed", H_ROUTE_EXPLAIN },
         { "POST", "/v1/jobs", DEV | ADMIN, "queue an asynchronous generation (202 + job id)", H_JOB_CREATE },
         { "GET", "/v1/jobs", DEV | ADMIN, "the caller's jobs (an admin's: all), newest first", H_JOB_LIST },
         { "GET", "/v1/jobs/{id}", DEV | ADMIN, "a job: state, and output when done", H_JOB_GET },
@@ -72,6 +79,9 @@ const Route api_routes[] = {
         { "GET", "/api/v1/keys", ADMIN, "list API keys (no secrets)", H_KEY_LIST },
         { "DELETE", "/api/v1/keys/{id}", ADMIN, "revoke an API key", H_KEY_REVOKE },
         { "GET", "/api/v1/audit", ADMIN | AUDITOR, "the audit trail", H_AUDIT_LIST },
+        { "GET", "/api/v1/rules", ADMIN | AUDITOR, "the routing rule set (?version=N: an older one)", H_RULES_GET },
+        { "PUT", "/api/v1/rules", ADMIN, "replace the routing rule set (a new version, pushed to agents)", H_RULES_PUT },
+        { "GET", "/api/v1/rules/versions", ADMIN | AUDITOR, "the rule set's versions, newest first", H_RULES_VERSIONS },
 };
 const size_t api_n_routes = ELEMENTSOF(api_routes);
 
@@ -504,13 +514,17 @@ static void (*const handlers[])(HttpRequest *r) = {
         [H_DEPLOY_LIST] = deploy_handle_list,
         [H_DEPLOY_DELETE] = deploy_handle_delete,
         [H_GENERATE] = h_generate,
+        [H_ROUTE_EXPLAIN] = explain_handle,
         [H_JOB_CREATE] = jobs_handle_create,
         [H_JOB_LIST] = jobs_handle_list,
         [H_JOB_GET] = jobs_handle_get,
         [H_JOB_CANCEL] = jobs_handle_cancel,
+        [H_RULES_GET] = rules_api_get,
+        [H_RULES_VERSIONS] = rules_api_versions,
+        [H_RULES_PUT] = rules_api_put,
 };
 
-_Static_assert(ELEMENTSOF(handlers) == H_JOB_CANCEL + 1, "a handler for every route");
+_Static_assert(ELEMENTSOF(handlers) == H_RULES_PUT + 1, "a handler for every route");
 
 void api_dispatch(HttpRequest *r) {
         handlers[r->route->handler](r);

@@ -67,6 +67,8 @@ static void read_integers(const cJSON *doc, ControllerConfig *c) {
                 U32("job_max_attempts", job_max_attempts),
                 U32("agent_max_frames_per_sec", agent_max_frames_per_sec),
                 U32("max_agent_connections_per_node", max_agent_connections_per_node),
+                SIZE("classify_max_bytes", classify_max_bytes),
+                U32("classify_timeout_ms", classify_timeout_ms),
 #undef U32
 #undef SIZE
         };

@@ -24,6 +24,8 @@ typedef struct ControllerConfig {
         uint32_t max_jobs_per_key, max_jobs, max_running_jobs, job_max_attempts;
         uint64_t job_retention_usec, job_queue_timeout_usec;
         uint32_t agent_max_frames_per_sec, max_agent_connections_per_node;
+        size_t classify_max_bytes;    /* fail closed above it */
+        uint32_t classify_timeout_ms; /* fail closed after it */
         int log_level;
 } ControllerConfig;
 
@@ -39,7 +41,9 @@ typedef struct Controller {
         char *ca_path, *server_cert_path, *server_key_path;
         Inventory *inventory;   /* connected agents */
         FrameValidator *frames; /* the agent protocol's schemas, compiled */
-        uint64_t rules_version;
+        uint64_t rules_version;       /* of the current rule set (ruleset.h) */
+        struct RuleSet *rules;        /* compiled, read-only; replaced whole */
+        char *rules_json;             /* the same rule set as sent to agents */
         struct lws_context *lws;
         struct lws_vhost *api_vhost, *agent_vhost;
         volatile int exiting;

@@ -1,6 +1,7 @@
 /* dispatch.c: routing a generation to an agent and streaming its frames back to the client. */
 #include "dispatch.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <libwebsockets.h>
 #include <stdio.h>
@@ -8,7 +9,9 @@
 
 #include "frame.h"
 #include "hashmap.h"
+#include "classify.h"
 #include "jobs.h"
+#include "json.h"
 #include "log.h"
 #include "store-jobs.h"
 #include "store-keys.h"
@@ -28,6 +31,13 @@ struct InferRequest {
         bool stream, include_usage;
         char model[AGENT_MODEL_NAME_MAX];
         uint64_t created;
+        /* the routing decision (classify.h), copied: the rule set may be replaced while this runs */
+        PolicyClass cls;
+        unsigned zones;
+        uint32_t spill_queue_depth;
+        char rule[RULES_NAME_MAX + 1];
+        char entities[256];    /* "email:1,..." never the text */
+        char fail_reason[192]; /* set when the classifier failed closed */
         cJSON *infer;          /* kept for a retry */
         char node[PKI_NODE_NAME_MAX], zone[PKI_ZONE_MAX];
         int attempts;
@@ -74,13 +84,39 @@ static AgentConn *agent_of(InferRequest *q) {
         return q->node[0] ? inventory_find(q->ctl->inventory, q->node) : NULL;
 }
 
-/* Sends the infer frame to the least busy node with the model (not the one that just failed). */
+/* The node placement picks for q now (placement.h), or NULL. */
+static AgentConn *pick_node(InferRequest *q, const char *exclude) {
+        PlacementRequest pr = {
+                .zones = q->zones,
+                .spill_queue_depth = q->spill_queue_depth,
+                .rules_version = q->ctl->rules_version,
+                .exclude = exclude,
+        };
+        InventorySnapshot snap;
+        AgentConn *a = NULL;
+        int i;
+
+        if (inventory_snapshot(q->ctl->inventory, q->model, &snap) < 0)
+                return NULL;
+        if ((i = placement_pick(snap.nodes, snap.n, &pr)) >= 0)
+                a = snap.conns[i];
+        inventory_snapshot_done(&snap);
+        return a;
+}
+
+/* Sends the infer frame to the node placement picks (not the one that just failed). */
 static int send_to_node(InferRequest *q, const char *exclude) {
-        AgentConn *a = inventory_pick(q->ctl->inventory, q->model, exclude);
+        AgentConn *a = pick_node(q, exclude);
         char err[512], *text;
 
         if (!a)
                 return -ENODEV;
+        if (!placement_is_private(&(PlacementNode){ .zone = a->id.zone }) &&
+            (q->cls == POLICY_SENSITIVE || !(q->zones & POLICY_ZONE_PUBLIC))) {
+                /* placement cannot pick this; the check stays as the last word before the wire */
+                log_error("refusing to send sensitive request %s to %s (%s zone)", q->id, a->id.name, a->id.zone);
+                return -ENODEV;
+        }
         cJSON_ReplaceItemInObjectCaseSensitive(q->infer, "rules_version", cJSON_CreateNumber((double) q->ctl->rules_version));
         if (frame_check(q->ctl->frames, q->infer, err, sizeof err) < 0) {
                 log_error("refusing to send an invalid infer frame: %s", err);
@@ -94,8 +130,10 @@ static int send_to_node(InferRequest *q, const char *exclude) {
         a->inflight++;
         q->attempts++;
         log_with(LOG_INFO, LOG_FIELDS(LOG_STR("request_id", q->id), LOG_STR("model", q->model), LOG_STR("node", q->node),
-                                      LOG_STR("zone", q->zone), LOG_INT("attempt", q->attempts)),
-                 "routed %s to %s (%s zone)", q->id, q->node, q->zone);
+                                      LOG_STR("zone", q->zone), LOG_INT("attempt", q->attempts),
+                                      LOG_STR("data_class", policy_class_name(q->cls)), LOG_STR("rule", q->rule),
+                                      LOG_STR("entities", q->entities), LOG_INT("rules_version", q->ctl->rules_version)),
+                 "routed %s to %s (%s zone): %s by rule %s", q->id, q->node, q->zone, policy_class_name(q->cls), q->rule);
         return 0;
 }
 
@@ -109,7 +147,8 @@ static void wake_http(InferRequest *q) {
 static int error_status(const char *code) {
         if (streq(code, "context_length_exceeded") || streq(code, "bad_prompt"))
                 return 400;
-        if (streq(code, "model_not_loaded") || streq(code, "overloaded"))
+        if (streq(code, "model_not_loaded") || streq(code, "overloaded") || streq(code, "sensitive_refused") ||
+            streq(code, "stale_rules"))
                 return 503;
         return 502;
 }
@@ -151,19 +190,53 @@ static unsigned streams_of(const char *key_id) {
         return n;
 }
 
-static InferRequest *request_new(Controller *c, OpenAIKind kind, const char *model, cJSON *infer, const char *id) {
+/* Sets the frame's member name to value, replacing it when present. */
+static void frame_set(cJSON *frame, const char *name, cJSON *value) {
+        if (cJSON_GetObjectItemCaseSensitive(frame, name))
+                cJSON_ReplaceItemInObjectCaseSensitive(frame, name, value);
+        else
+                cJSON_AddItemToObject(frame, name, value);
+}
+
+void dispatch_classify(Controller *c, cJSON *infer, PolicyClass floor, const cJSON *key_labels, const char *model,
+                       Classification *ret) {
+        static NormText scratch; /* the service thread's; kept between requests */
+        ClassifyRequest req = {
+                .client_class = floor,
+                .key_labels = key_labels,
+                .model = model,
+                .max_bytes = c->config.classify_max_bytes,
+                .budget_usec = (uint64_t) c->config.classify_timeout_ms * 1000,
+        };
+
+        if (classify_collect(infer, &req) < 0)
+                classify_run(NULL, &req, &scratch, ret); /* texts that cannot be read: fail closed */
+        else
+                classify_run(c->rules, &req, &scratch, ret);
+        if (scratch.cap > (size_t) 1 << 20)
+                normtext_done(&scratch); /* do not keep a huge prompt's buffer */
+        frame_set(infer, "data_class", cJSON_CreateString(policy_class_name(ret->cls)));
+}
+
+static InferRequest *request_new(Controller *c, OpenAIKind kind, const char *model, cJSON *infer, const char *id,
+                                 const Classification *cl) {
         InferRequest *q = calloc(1, sizeof *q);
 
         if (!q) {
                 cJSON_Delete(infer);
                 return NULL;
         }
-        *q = (InferRequest){ .ctl = c, .kind = kind, .infer = infer, .created = time_real_usec() / USEC_PER_SEC };
+        *q = (InferRequest){ .ctl = c, .kind = kind, .infer = infer, .created = time_real_usec() / USEC_PER_SEC,
+                             .cls = cl->cls, .zones = cl->zones, .spill_queue_depth = cl->spill_queue_depth };
+        snprintf(q->rule, sizeof q->rule, "%s", cl->rule_id);
+        (void) classify_entities_format(c->rules, cl, q->entities, sizeof q->entities);
+        if (cl->fail_closed)
+                snprintf(q->fail_reason, sizeof q->fail_reason, "%s", cl->reason);
         snprintf(q->model, sizeof q->model, "%s", model);
         snprintf(q->id, sizeof q->id, "%s.%llu", id, (unsigned long long) ++counter);
         cJSON_AddStringToObject(q->infer, "id", q->id);
-        cJSON_AddStringToObject(q->infer, "data_class", "public"); /* the routing rules classify prompts later */
-        cJSON_AddNumberToObject(q->infer, "rules_version", 0);
+        frame_set(q->infer, "data_class", cJSON_CreateString(policy_class_name(cl->cls)));
+        frame_set(q->infer, "rules_version", cJSON_CreateNumber(0));
         return q;
 }
 
@@ -179,10 +252,57 @@ static int request_launch(InferRequest *q) {
         return k < 0 ? k : -ENOMEM;
 }
 
+/* X-Sluice-Data-Class: the class the client asks for at least. 0, or -EINVAL with a 400 sent. */
+static int client_class(HttpRequest *r, PolicyClass *ret) {
+        char v[32];
+        int n = lws_hdr_custom_copy(r->wsi, v, sizeof v, "x-sluice-data-class:", 20), k;
+
+        *ret = POLICY_PUBLIC;
+        if (n < 0 && lws_hdr_custom_length(r->wsi, "x-sluice-data-class:", 20) <= 0)
+                return 0; /* absent */
+        for (char *p = v; n > 0 && *p; p++)
+                *p = (char) tolower((unsigned char) *p);
+        if (n < 0 || (k = policy_class_from_name(v)) < 0) {
+                http_reply_error(r, 400, NULL, "invalid_data_class",
+                                 "X-Sluice-Data-Class: must be public, internal or sensitive");
+                return -EINVAL;
+        }
+        *ret = (PolicyClass) k;
+        return 0;
+}
+
+int dispatch_classify_http(HttpRequest *r, cJSON *infer, const char *model, Classification *ret) {
+        _cleanup_json_ cJSON *labels = NULL;
+        PolicyClass floor;
+
+        if (client_class(r, &floor) < 0)
+                return -EINVAL;
+        if (r->key && r->key->labels_json)
+                labels = cJSON_Parse(r->key->labels_json); /* NULL (no labels) when unreadable: labels only raise */
+        dispatch_classify(r->ctl, infer, floor, labels, model, ret);
+        return 0;
+}
+
+void dispatch_explain_unplaced(const Classification *cl, const char *model, char *buf, size_t size) {
+        if (cl->zones & POLICY_ZONE_PUBLIC)
+                snprintf(buf, size, "no ready node serves \"%.128s\" right now", model);
+        else if (cl->fail_closed)
+                snprintf(buf, size,
+                         "this request is treated as sensitive because the classifier failed closed (%s), and no "
+                         "private node serves \"%.128s\" right now; it is never sent to the public zone",
+                         cl->reason, model);
+        else
+                snprintf(buf, size,
+                         "this request is classified %s (rule %s) and may only be served in the private zone, but "
+                         "no private node serves \"%.128s\" right now; it is never sent to the public zone",
+                         policy_class_name(cl->cls), cl->rule_id, model);
+}
+
 void dispatch_start(HttpRequest *r, OpenAIRequest *oa) {
         InferRequest *q;
         const char *key_id = r->key ? r->key->id : "";
         unsigned limit = r->ctl->config.max_streams_per_key;
+        Classification cl;
 
         if (!store_model_deployed(r->ctl->store, oa->model)) {
                 http_reply_error(r, 404, "invalid_request_error", "model_not_found",
@@ -199,7 +319,13 @@ void dispatch_start(HttpRequest *r, OpenAIRequest *oa) {
         }
         char model[AGENT_MODEL_NAME_MAX];
         snprintf(model, sizeof model, "%s", oa->model); /* oa->model may live in the infer frame q frees */
-        q = request_new(r->ctl, oa->kind, oa->model, oa->infer, r->request_id);
+        if (dispatch_classify_http(r, oa->infer, model, &cl) < 0) {
+                cJSON_Delete(oa->infer);
+                return;
+        }
+        snprintf(r->data_class, sizeof r->data_class, "%s", policy_class_name(cl.cls));
+        snprintf(r->rule, sizeof r->rule, "%s", cl.rule_id);
+        q = request_new(r->ctl, oa->kind, model, oa->infer, r->request_id, &cl);
         if (!q) {
                 http_reply_error(r, 500, NULL, "internal", "out of memory");
                 return;
@@ -211,8 +337,13 @@ void dispatch_start(HttpRequest *r, OpenAIRequest *oa) {
         snprintf(q->response_id, sizeof q->response_id, "%s-%s",
                  oa->kind == OPENAI_CHAT ? "chatcmpl" : oa->kind == OPENAI_GENERATE ? "gen" : "cmpl", r->request_id);
         if (request_launch(q) < 0) {
-                http_reply_error(r, 503, "server_error", "no_capacity", "no ready node serves \"%.128s\" right now",
-                                 model);
+                char why[512];
+                dispatch_explain_unplaced(&cl, model, why, sizeof why);
+                log_with(LOG_NOTICE, LOG_FIELDS(LOG_STR("model", model), LOG_STR("data_class", policy_class_name(cl.cls)),
+                                                LOG_STR("rule", cl.rule_id)),
+                         "no node for %s: %s", r->request_id, why);
+                http_reply_error(r, 503, "server_error",
+                                 cl.zones & POLICY_ZONE_PUBLIC ? "no_capacity" : "no_private_capacity", "%s", why);
                 return;
         }
         r->infer = q;
@@ -220,14 +351,21 @@ void dispatch_start(HttpRequest *r, OpenAIRequest *oa) {
 
 int dispatch_start_job(Controller *c, const char *job_id, const char *model, cJSON *infer, char *ret_node,
                        size_t node_size, char *ret_zone, size_t zone_size) {
-        InferRequest *q = request_new(c, OPENAI_GENERATE, model, infer, job_id);
+        const cJSON *stored = cJSON_GetObjectItemCaseSensitive(infer, "data_class");
+        int floor = cJSON_IsString(stored) ? policy_class_from_name(stored->valuestring) : -EINVAL;
+        Classification cl;
+        InferRequest *q;
         int k;
 
+        /* the class given at submission (header, key labels) is the floor; the text is classified again
+         * under the rules in force now. A job stored without a class is sensitive (fail closed). */
+        dispatch_classify(c, infer, floor < 0 ? POLICY_SENSITIVE : (PolicyClass) floor, NULL, model, &cl);
+        q = request_new(c, OPENAI_GENERATE, model, infer, job_id, &cl);
         if (!q)
                 return -ENOMEM;
         snprintf(q->job_id, sizeof q->job_id, "%s", job_id);
         snprintf(q->response_id, sizeof q->response_id, "%s", job_id);
-        k = inventory_pick(c->inventory, model, NULL) ? request_launch(q) : (request_free(q), -ENODEV);
+        k = request_launch(q);
         if (k < 0)
                 return k;
         snprintf(ret_node, node_size, "%s", q->node);
@@ -325,6 +463,20 @@ static void on_done(InferRequest *q, const cJSON *f) {
         wake_http(q);
 }
 
+/* An agent's own check refused q (defence in depth, docs/ROUTING.md): a public node that finds it
+ * sensitive makes it sensitive here too, and a node with stale rules is passed over; either way it
+ * goes to another eligible node before its first token. Whether it was sent again. */
+static bool reroute_refused(InferRequest *q, AgentConn *a, const char *code) {
+        if (streq(code, "sensitive_refused")) {
+                q->cls = POLICY_SENSITIVE;
+                q->zones = POLICY_ZONE_PRIVATE;
+                snprintf(q->rule, sizeof q->rule, "%s", "agent_refused");
+                frame_set(q->infer, "data_class", cJSON_CreateString(policy_class_name(q->cls)));
+        } else if (!streq(code, "stale_rules"))
+                return false;
+        return !q->first_token && q->attempts < DISPATCH_ATTEMPTS && send_to_node(q, a->id.name) >= 0;
+}
+
 void dispatch_on_frame(Controller *c, AgentConn *a, const char *type, const cJSON *f) {
         const cJSON *id = cJSON_GetObjectItemCaseSensitive(f, "id");
         InferRequest *q = cJSON_IsString(id) ? hashmap_get(requests, id->valuestring) : NULL;
@@ -343,7 +495,8 @@ void dispatch_on_frame(Controller *c, AgentConn *a, const char *type, const cJSO
                 const char *code = cJSON_GetObjectItemCaseSensitive(f, "code")->valuestring;
                 a->inflight--;
                 log_warning("%s failed on %s: %s", q->id, a->id.name, msg);
-                fail(q, error_status(code), code, msg);
+                if (!reroute_refused(q, a, code))
+                        fail(q, error_status(code), code, msg);
         }
         if (q->finished && !q->http) {
                 hashmap_remove(requests, q->id);
@@ -403,6 +556,7 @@ static int write_stream_headers(HttpRequest *r, InferRequest *q) {
                                         (int) strlen(q->zone), &p, end) ||
             lws_finalize_write_http_header(r->wsi, start, &p, end))
                 return -1;
+        snprintf(r->zone, sizeof r->zone, "%s", q->zone);
         r->headers_sent = true;
         r->streaming = true;
         r->status = 200;

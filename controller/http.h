@@ -40,6 +40,8 @@ typedef struct HttpRequest {
         size_t sent;          /* bytes of response already written */
         bool headers_sent;
         char zone[16];        /* X-Sluice-Zone: where the request was served */
+        char data_class[16];  /* a generation's class and the rule that decided it, for the request log */
+        char rule[72];
         InferRequest *infer;  /* a generation in flight for this request (dispatch.c) */
         bool streaming;       /* the response is an SSE stream that dispatch.c writes */
 } HttpRequest;

@@ -142,17 +142,46 @@ void agent_set_model(AgentConn *a, const char *model, bool ready) {
                 snprintf(a->models[a->n_models++], AGENT_MODEL_NAME_MAX, "%s", model);
 }
 
-AgentConn *inventory_pick(const Inventory *inv, const char *model, const char *exclude) {
+bool inventory_has_model(const Inventory *inv, const char *model) {
         HashmapIter it = HASHMAP_ITER_INIT;
-        AgentConn *best = NULL;
 
-        for (AgentConn *a; (a = inventory_next(inv, &it));) {
-                if (!a->welcomed || a->close_reason || !agent_has_model(a, model) || (exclude && streq(a->id.name, exclude)))
-                        continue;
-                if (!best || a->inflight < best->inflight)
-                        best = a;
+        for (AgentConn *a; (a = inventory_next(inv, &it));)
+                if (a->welcomed && !a->close_reason && agent_has_model(a, model))
+                        return true;
+        return false;
+}
+
+int inventory_snapshot(const Inventory *inv, const char *model, InventorySnapshot *ret) {
+        size_t max = inventory_count(inv), n = 0;
+        HashmapIter it = HASHMAP_ITER_INIT;
+        InventorySnapshot s = {
+                .nodes = calloc(max ? max : 1, sizeof *s.nodes),
+                .conns = calloc(max ? max : 1, sizeof *s.conns),
+        };
+
+        if (!s.nodes || !s.conns) {
+                inventory_snapshot_done(&s);
+                return -ENOMEM;
         }
-        return best;
+        for (AgentConn *a; (a = inventory_next(inv, &it)) && n < max; n++) {
+                s.conns[n] = a;
+                s.nodes[n] = (PlacementNode){
+                        .name = a->id.name,
+                        .zone = a->id.zone,
+                        .usable = a->welcomed && !a->close_reason && agent_has_model(a, model),
+                        .rules_version_acked = a->rules_version_acked,
+                        .inflight = a->inflight,
+                };
+        }
+        s.n = n;
+        *ret = s;
+        return 0;
+}
+
+void inventory_snapshot_done(InventorySnapshot *s) {
+        free(s->nodes);
+        free(s->conns);
+        *s = (InventorySnapshot){};
 }
 
 int agent_send(AgentConn *a, char *text) {

@@ -8,6 +8,7 @@
 
 #include "hashmap.h"
 #include "pki.h"
+#include "placement.h"
 #include "strbuf.h"
 
 struct lws;
@@ -67,9 +68,18 @@ size_t inventory_reap(Inventory *inv, uint64_t now_usec, uint64_t timeout_usec);
 void agent_set_model(AgentConn *a, const char *model, bool ready);
 bool agent_has_model(const AgentConn *a, const char *model);
 
-/* The least busy welcomed agent that has model ready, other than the one named exclude (may be
- * NULL), or NULL when there is none. */
-AgentConn *inventory_pick(const Inventory *inv, const char *model, const char *exclude);
+/* The connections as placement sees them for model: nodes[i] describes conns[i] (usable: welcomed,
+ * not closing, model ready). Valid until the inventory changes. */
+typedef struct InventorySnapshot {
+        PlacementNode *nodes;
+        AgentConn **conns;
+        size_t n;
+} InventorySnapshot;
+
+/* Whether some usable connection has model ready (in any zone). */
+bool inventory_has_model(const Inventory *inv, const char *model);
+int inventory_snapshot(const Inventory *inv, const char *model, InventorySnapshot *ret);
+void inventory_snapshot_done(InventorySnapshot *s);
 
 /* Queues a serialised frame for the agent (takes ownership of text) and asks for a writeable
  * callback. -ENOBUFS when the queue is full (text is freed). */

@@ -131,7 +131,7 @@ static void pump_run(Controller *c) {
                 const char *prev;
                 if (waiting && streq(waiting, jobs[i].model))
                         continue; /* no store query per job of a model that waits (the queue may hold 1 000) */
-                if (!inventory_pick(c->inventory, jobs[i].model, NULL) && store_model_deployed(c->store, jobs[i].model)) {
+                if (!inventory_has_model(c->inventory, jobs[i].model) && store_model_deployed(c->store, jobs[i].model)) {
                         waiting = jobs[i].model;
                         continue;
                 }
@@ -237,6 +237,9 @@ void jobs_handle_create(HttpRequest *r) {
                                  "the model \"%.128s\" does not exist (GET /v1/models lists them)", oa.model);
                 return;
         }
+        Classification cl;
+        if (dispatch_classify_http(r, infer, oa.model, &cl) < 0)
+                return; /* the class is stored in the frame: each attempt classifies again with it as the floor */
         request = cJSON_PrintUnformatted(infer);
         if (!request) {
                 http_reply_error(r, 500, NULL, "internal", "out of memory");

@@ -10,6 +10,7 @@
 #include "frame.h"
 #include "inventory.h"
 #include "log.h"
+#include "ruleset.h"
 #include "server.h"
 
 static void help(void) {
@@ -58,10 +59,11 @@ int main(int argc, char **argv) {
         }
         log_set_max_level(c.config.log_level);
         if ((r = controller_datadir_init(&c, err, sizeof err)) < 0 || (r = inventory_new(&c.inventory)) < 0 ||
-            (r = frame_validator_new(&c.frames, err, sizeof err)) < 0 || (r = dispatch_init(&c)) < 0 ||
-            (r = server_run(&c, err, sizeof err)) < 0)
+            (r = frame_validator_new(&c.frames, err, sizeof err)) < 0 || (r = ruleset_load(&c, err, sizeof err)) < 0 ||
+            (r = dispatch_init(&c)) < 0 || (r = server_run(&c, err, sizeof err)) < 0)
                 log_error_errno(r, "%s", err[0] ? err : "cannot start");
         dispatch_done(&c);
+        ruleset_done(&c);
         c.frames = frame_validator_free(c.frames);
         c.inventory = inventory_free(c.inventory);
         controller_datadir_done(&c);

@@ -3,20 +3,11 @@
 
 #include <errno.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "errorf.h"
 #include "macro.h"
-
-static int fail(char *err, size_t errsz, const char *fmt, ...) _printf_(3, 4);
-static int fail(char *err, size_t errsz, const char *fmt, ...) {
-        va_list ap;
-        va_start(ap, fmt);
-        (void) vsnprintf(err, errsz, fmt, ap);
-        va_end(ap);
-        return -EINVAL;
-}
 
 /* A message's content: a string, or an array of {"type":"text","text":...} parts joined. */
 static int message_text(const cJSON *content, size_t i, cJSON **ret, char *err, size_t errsz) {
@@ -28,12 +19,15 @@ static int message_text(const cJSON *content, size_t i, cJSON **ret, char *err, 
                 return *ret ? 0 : -ENOMEM;
         }
         if (!cJSON_IsArray(content))
-                return fail(err, errsz, "messages[%zu].content: expected a string or an array of text parts", i);
+                return errorf(err, errsz, -EINVAL,
+                              "messages[%zu].content: expected a string or an array of text parts", i);
         cJSON_ArrayForEach(part, content) {
                 const cJSON *text = cJSON_GetObjectItemCaseSensitive(part, "text");
                 const cJSON *type = cJSON_GetObjectItemCaseSensitive(part, "type");
                 if (!cJSON_IsString(type) || !streq(type->valuestring, "text") || !cJSON_IsString(text))
-                        return fail(err, errsz, "messages[%zu].content[%zu]: only {\"type\":\"text\",\"text\":...} parts are supported", i, k);
+                        return errorf(err, errsz, -EINVAL,
+                                      "messages[%zu].content[%zu]: only {\"type\":\"text\",\"text\":...} parts are supported",
+                                      i, k);
                 len += strlen(text->valuestring);
                 k++;
         }
@@ -53,9 +47,9 @@ static int parse_messages(const cJSON *body, cJSON *infer, char *err, size_t err
         size_t i = 0;
 
         if (!cJSON_IsArray(msgs) || cJSON_GetArraySize(msgs) == 0)
-                return fail(err, errsz, "messages: expected a non-empty array");
+                return errorf(err, errsz, -EINVAL, "messages: expected a non-empty array");
         if (cJSON_GetArraySize(msgs) > OPENAI_MESSAGES_MAX)
-                return fail(err, errsz, "messages: more than %d messages", OPENAI_MESSAGES_MAX);
+                return errorf(err, errsz, -EINVAL, "messages: more than %d messages", OPENAI_MESSAGES_MAX);
         out = cJSON_AddArrayToObject(infer, "messages");
         cJSON_ArrayForEach(m, msgs) {
                 const cJSON *role = cJSON_GetObjectItemCaseSensitive(m, "role");
@@ -64,12 +58,15 @@ static int parse_messages(const cJSON *body, cJSON *infer, char *err, size_t err
                 int k;
 
                 if (!cJSON_IsObject(m) || !cJSON_IsString(role))
-                        return fail(err, errsz, "messages[%zu]: expected an object with a string \"role\"", i);
+                        return errorf(err, errsz, -EINVAL, "messages[%zu]: expected an object with a string \"role\"",
+                                      i);
                 r = role->valuestring;
                 if (streq(r, "developer"))
                         r = "system"; /* OpenAI's newer name for the system role */
                 if (!streq(r, "system") && !streq(r, "user") && !streq(r, "assistant"))
-                        return fail(err, errsz, "messages[%zu].role: \"%.32s\" is not supported (system, developer, user, assistant)", i, r);
+                        return errorf(err, errsz, -EINVAL,
+                                      "messages[%zu].role: \"%.32s\" is not supported (system, developer, user, assistant)",
+                                      i, r);
                 k = message_text(cJSON_GetObjectItemCaseSensitive(m, "content"), i, &text, err, errsz);
                 if (k < 0)
                         return k;
@@ -90,7 +87,8 @@ static int parse_number(const cJSON *body, const char *name, double lo, double h
                 return 0;
         if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble) || v->valuedouble > hi ||
             (lo_open ? v->valuedouble <= lo : v->valuedouble < lo))
-                return fail(err, errsz, "%s: expected a number %s %g and <= %g", name, lo_open ? ">" : ">=", lo, hi);
+                return errorf(err, errsz, -EINVAL, "%s: expected a number %s %g and <= %g", name,
+                              lo_open ? ">" : ">=", lo, hi);
         cJSON_AddNumberToObject(params, param, v->valuedouble);
         return 0;
 }
@@ -106,9 +104,10 @@ static int parse_max_tokens(const cJSON *body, uint32_t def, uint32_t limit, cJS
                 return 0;
         }
         if (!cJSON_IsNumber(v) || v->valuedouble != floor(v->valuedouble) || v->valuedouble < 1)
-                return fail(err, errsz, "%s: expected a whole number >= 1", name);
+                return errorf(err, errsz, -EINVAL, "%s: expected a whole number >= 1", name);
         if (v->valuedouble > limit)
-                return fail(err, errsz, "%s: %.0f is over this server's limit of %u tokens", name, v->valuedouble, limit);
+                return errorf(err, errsz, -EINVAL, "%s: %.0f is over this server's limit of %u tokens", name,
+                              v->valuedouble, limit);
         cJSON_AddNumberToObject(params, "max_tokens", v->valuedouble);
         return 0;
 }
@@ -122,15 +121,15 @@ static int parse_stop(const cJSON *body, cJSON *params, char *err, size_t errsz)
         arr = cJSON_AddArrayToObject(params, "stop");
         if (cJSON_IsString(v)) {
                 if (!*v->valuestring || strlen(v->valuestring) > 256)
-                        return fail(err, errsz, "stop: expected 1 to 256 bytes");
+                        return errorf(err, errsz, -EINVAL, "stop: expected 1 to 256 bytes");
                 cJSON_AddItemToArray(arr, cJSON_CreateString(v->valuestring));
                 return 0;
         }
         if (!cJSON_IsArray(v) || cJSON_GetArraySize(v) > 4)
-                return fail(err, errsz, "stop: expected a string or an array of up to 4 strings");
+                return errorf(err, errsz, -EINVAL, "stop: expected a string or an array of up to 4 strings");
         cJSON_ArrayForEach(s, v) {
                 if (!cJSON_IsString(s) || !*s->valuestring || strlen(s->valuestring) > 256)
-                        return fail(err, errsz, "stop: each entry must be a string of 1 to 256 bytes");
+                        return errorf(err, errsz, -EINVAL, "stop: each entry must be a string of 1 to 256 bytes");
                 cJSON_AddItemToArray(arr, cJSON_CreateString(s->valuestring));
         }
         return 0;
@@ -149,7 +148,7 @@ static int parse_params(const cJSON *body, uint32_t def, uint32_t limit, cJSON *
         if (seed && !cJSON_IsNull(seed)) {
                 if (!cJSON_IsNumber(seed) || seed->valuedouble != floor(seed->valuedouble) || seed->valuedouble < 0 ||
                     seed->valuedouble > 9007199254740991.0)
-                        return fail(err, errsz, "seed: expected a whole number >= 0");
+                        return errorf(err, errsz, -EINVAL, "seed: expected a whole number >= 0");
                 cJSON_AddNumberToObject(params, "seed", seed->valuedouble);
         }
         return 0;
@@ -167,11 +166,11 @@ int openai_parse(OpenAIKind kind, const cJSON *body, uint32_t default_max_tokens
         if (kind == OPENAI_GENERATE && (!model || cJSON_IsNull(model)))
                 model = NULL; /* the controller picks the only model there is */
         else if (!cJSON_IsString(model) || !*model->valuestring)
-                return fail(err, errsz, "model: expected a model name (GET /v1/models lists them)");
+                return errorf(err, errsz, -EINVAL, "model: expected a model name (GET /v1/models lists them)");
         if (stream && !cJSON_IsNull(stream) && !cJSON_IsBool(stream))
-                return fail(err, errsz, "stream: expected true or false");
+                return errorf(err, errsz, -EINVAL, "stream: expected true or false");
         if (n && !cJSON_IsNull(n) && !(cJSON_IsNumber(n) && n->valuedouble == 1))
-                return fail(err, errsz, "n: only 1 choice per request is supported");
+                return errorf(err, errsz, -EINVAL, "n: only 1 choice per request is supported");
         infer = cJSON_CreateObject();
         if (!infer)
                 return -ENOMEM;
@@ -182,7 +181,7 @@ int openai_parse(OpenAIKind kind, const cJSON *body, uint32_t default_max_tokens
                 k = parse_messages(body, infer, err, errsz);
         else {
                 const cJSON *prompt = cJSON_GetObjectItemCaseSensitive(body, "prompt");
-                k = cJSON_IsString(prompt) ? 0 : fail(err, errsz, "prompt: expected a string");
+                k = cJSON_IsString(prompt) ? 0 : errorf(err, errsz, -EINVAL, "prompt: expected a string");
                 if (k >= 0)
                         cJSON_AddStringToObject(infer, "prompt", prompt->valuestring);
         }

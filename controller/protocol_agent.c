@@ -18,6 +18,7 @@
 #include "openssl-util.h"
 #include "pki.h"
 #include "protocols.h"
+#include "ruleset.h"
 #include "store-nodes.h"
 #include "timeutil.h"
 
@@ -108,7 +109,7 @@ static void reject_frame(Controller *c, AgentConn *a, const char *why) {
 }
 
 static void on_hello(Controller *c, AgentConn *a, const cJSON *f) {
-        cJSON *w = cJSON_CreateObject(), *rules = cJSON_CreateObject();
+        cJSON *w = cJSON_CreateObject();
         const cJSON *models = cJSON_GetObjectItemCaseSensitive(f, "models"), *m;
 
         cJSON_ArrayForEach(m, models)
@@ -127,10 +128,7 @@ static void on_hello(Controller *c, AgentConn *a, const cJSON *f) {
         deploy_reconcile(c);
         /* rules come last: they end the answer to hello, so an agent that has them knows every
          * model.load it was sent (its READY waits for those loads; docs/PROTOCOL.md) */
-        cJSON_AddStringToObject(rules, "type", "rules");
-        cJSON_AddNumberToObject(rules, "version", (double) c->rules_version);
-        cJSON_AddItemToObject(rules, "rules", cJSON_CreateObject());
-        send_frame(c, a, rules);
+        ruleset_send(c, a);
 }
 
 static void on_heartbeat(Controller *c, AgentConn *a, cJSON *f) {

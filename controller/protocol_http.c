@@ -254,7 +254,9 @@ static void end_request(HttpRequest *r) {
                 return;
         if (r->status)
                 log_with(LOG_INFO, LOG_FIELDS(LOG_STR("request_id", r->request_id), LOG_STR("method", r->method),
-                                              LOG_STR("path", r->path), LOG_INT("status", r->status)),
+                                              LOG_STR("path", r->path), LOG_INT("status", r->status),
+                                              LOG_STR("data_class", r->data_class), LOG_STR("rule", r->rule),
+                                              LOG_STR("zone", r->zone)),
                          "%s %s %d", r->method, r->path, r->status);
         body_timer_stop(r);
         dispatch_http_closed(r);

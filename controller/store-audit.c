@@ -25,16 +25,16 @@ static int check_action(const char *action, char *err, size_t errsz) {
         size_t n;
 
         if (isempty(action))
-                return store_errorf(err, errsz, -EINVAL, "audit action: must not be empty");
+                return errorf(err, errsz, -EINVAL, "audit action: must not be empty");
         n = strnlen(action, STORE_AUDIT_ACTION_MAX + 1);
         if (n > STORE_AUDIT_ACTION_MAX)
-                return store_errorf(err, errsz, -EINVAL, "audit action: longer than %d bytes", STORE_AUDIT_ACTION_MAX);
+                return errorf(err, errsz, -EINVAL, "audit action: longer than %d bytes", STORE_AUDIT_ACTION_MAX);
         for (size_t i = 0; i < n; i++) {
                 char c = action[i];
                 if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_'))
-                        return store_errorf(err, errsz, -EINVAL,
-                                            "audit action: character 0x%02x is not allowed (a-z 0-9 . _)",
-                                            (unsigned char) c);
+                        return errorf(err, errsz, -EINVAL,
+                                      "audit action: character 0x%02x is not allowed (a-z 0-9 . _)",
+                                      (unsigned char) c);
         }
         return 0;
 }
@@ -92,8 +92,7 @@ static int audit_insert(Store *s, const StoreActor *actor, const char *action, c
                         return r;
         }
         if (store_text_has_secret(target) || store_text_has_secret(detail))
-                return store_errorf(err, errsz, -EINVAL, "audit %s: refusing to record a secret (token or key)",
-                                    action);
+                return errorf(err, errsz, -EINVAL, "audit %s: refusing to record a secret (token or key)", action);
 
         r = store_prepare(s->db, "SELECT hash FROM audit ORDER BY id DESC LIMIT 1", &last, err, errsz);
         if (r < 0)
@@ -103,12 +102,12 @@ static int audit_insert(Store *s, const StoreActor *actor, const char *action, c
                 return r;
         if (r > 0) {
                 if (sqlite3_column_bytes(last, 0) != 32)
-                        return store_errorf(err, errsz, -EBADMSG, "audit: the newest row has a malformed hash");
+                        return errorf(err, errsz, -EBADMSG, "audit: the newest row has a malformed hash");
                 memcpy(prev, sqlite3_column_blob(last, 0), 32);
         }
         r = row_hash(prev, now, actor->key_id, action, target, actor->request_id, detail, hash);
         if (r < 0)
-                return store_errorf(err, errsz, r, "audit: SHA-256 failed");
+                return errorf(err, errsz, r, "audit: SHA-256 failed");
 
         r = store_prepare(s->db,
                           "INSERT INTO audit (time, actor, action, target, request_id, detail, prev_hash, hash) "
@@ -132,9 +131,9 @@ int store_audit_record(Store *s, const StoreActor *actor, const char *action, co
         if (detail) {
                 r = json_print(detail, &text);
                 if (r < 0)
-                        return store_errorf(err, errsz, r, "audit: out of memory");
+                        return errorf(err, errsz, r, "audit: out of memory");
                 if (strlen(text) > STORE_JSON_MAX)
-                        return store_errorf(err, errsz, -E2BIG, "audit detail: longer than %d bytes", STORE_JSON_MAX);
+                        return errorf(err, errsz, -E2BIG, "audit detail: longer than %d bytes", STORE_JSON_MAX);
         }
         return audit_insert(s, actor, action, target, text ?: "{}", err, errsz);
 }
@@ -161,12 +160,23 @@ int store_audit_append(Store *s, const StoreActor *actor, const char *action, co
         return store_tx_commit(&tx, err, errsz);
 }
 
+/* Reads a row of "id, time, actor, action, target, request_id, detail". */
+static int read_entry(sqlite3_stmt *st, void *row, void *userdata) {
+        StoreAuditEntry *e = row;
+
+        e->id = sqlite3_column_int64(st, 0);
+        e->time = store_column_u64(st, 1);
+        if (store_column_strdup(st, 2, &e->actor) < 0 || store_column_strdup(st, 3, &e->action) < 0 ||
+            store_column_strdup(st, 4, &e->target) < 0 || store_column_strdup(st, 5, &e->request_id) < 0 ||
+            store_column_strdup(st, 6, &e->detail_json) < 0)
+                return -ENOMEM;
+        return 0;
+}
+
 int store_audit_list(Store *s, const StoreAuditFilter *filter, StoreAuditEntry **ret, size_t *ret_n, char *err,
                      size_t errsz) {
         static const StoreAuditFilter none = {};
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
-        StoreAuditEntry *a = NULL;
-        size_t n = 0;
         unsigned limit;
         int r;
 
@@ -176,9 +186,9 @@ int store_audit_list(Store *s, const StoreAuditFilter *filter, StoreAuditEntry *
                 filter = &none;
         limit = filter->limit ?: STORE_AUDIT_LIST_DEFAULT;
         if (limit > STORE_AUDIT_LIST_MAX)
-                return store_errorf(err, errsz, -EINVAL, "limit: at most %d rows per page", STORE_AUDIT_LIST_MAX);
+                return errorf(err, errsz, -EINVAL, "limit: at most %d rows per page", STORE_AUDIT_LIST_MAX);
         if (filter->before_id < 0)
-                return store_errorf(err, errsz, -EINVAL, "before_id: must not be negative");
+                return errorf(err, errsz, -EINVAL, "before_id: must not be negative");
 
         r = store_prepare(s->db,
                           "SELECT id, time, actor, action, target, request_id, detail FROM audit "
@@ -193,30 +203,8 @@ int store_audit_list(Store *s, const StoreAuditFilter *filter, StoreAuditEntry *
                        filter->until, (uint64_t) filter->before_id, (int64_t) limit);
         if (r < 0)
                 return r;
-        a = calloc(limit, sizeof *a);
-        if (!a)
-                return store_errorf(err, errsz, -ENOMEM, "audit: out of memory");
-        while ((r = store_step(st, err, errsz)) > 0) {
-                StoreAuditEntry *e = &a[n++];
-
-                e->id = sqlite3_column_int64(st, 0);
-                e->time = store_column_u64(st, 1);
-                if (store_column_strdup(st, 2, &e->actor) < 0 || store_column_strdup(st, 3, &e->action) < 0 ||
-                    store_column_strdup(st, 4, &e->target) < 0 || store_column_strdup(st, 5, &e->request_id) < 0 ||
-                    store_column_strdup(st, 6, &e->detail_json) < 0) {
-                        r = store_errorf(err, errsz, -ENOMEM, "audit: out of memory");
-                        break;
-                }
-                if (n == limit)
-                        break;
-        }
-        if (r < 0) {
-                store_audit_entries_free(a, n);
-                return r;
-        }
-        *ret = a;
-        *ret_n = n;
-        return 0;
+        return store_collect(st, sizeof **ret, read_entry, NULL, store_audit_entries_free_rows, "audit", (void **) ret,
+                             ret_n, err, errsz);
 }
 
 int store_audit_verify(Store *s, uint64_t *ret_rows, char *err, size_t errsz) {
@@ -237,21 +225,20 @@ int store_audit_verify(Store *s, uint64_t *ret_rows, char *err, size_t errsz) {
                 int64_t id = sqlite3_column_int64(st, 0);
 
                 if (sqlite3_column_bytes(st, 7) != 32 || sqlite3_column_bytes(st, 8) != 32)
-                        return store_errorf(err, errsz, -EBADMSG, "audit row %lld: malformed hash", (long long) id);
+                        return errorf(err, errsz, -EBADMSG, "audit row %lld: malformed hash", (long long) id);
                 if (CRYPTO_memcmp(sqlite3_column_blob(st, 7), prev, 32) != 0)
-                        return store_errorf(
-                                err, errsz, -EBADMSG,
-                                "audit row %lld: does not follow the row before it (rows removed or inserted)",
-                                (long long) id);
+                        return errorf(err, errsz, -EBADMSG,
+                                      "audit row %lld: does not follow the row before it (rows removed or inserted)",
+                                      (long long) id);
                 r = row_hash(prev, store_column_u64(st, 1), (const char *) sqlite3_column_text(st, 2),
                              (const char *) sqlite3_column_text(st, 3), (const char *) sqlite3_column_text(st, 4),
                              (const char *) sqlite3_column_text(st, 5), (const char *) sqlite3_column_text(st, 6),
                              hash);
                 if (r < 0)
-                        return store_errorf(err, errsz, r, "audit: SHA-256 failed");
+                        return errorf(err, errsz, r, "audit: SHA-256 failed");
                 if (CRYPTO_memcmp(sqlite3_column_blob(st, 8), hash, 32) != 0)
-                        return store_errorf(err, errsz, -EBADMSG, "audit row %lld: hash mismatch (row edited)",
-                                            (long long) id);
+                        return errorf(err, errsz, -EBADMSG, "audit row %lld: hash mismatch (row edited)",
+                                      (long long) id);
                 memcpy(prev, hash, 32);
                 rows++;
         }

@@ -75,6 +75,10 @@ static int read_deployment(sqlite3_stmt *st, StoreDeployment *d) {
         return 0;
 }
 
+static int read_deployment_row(sqlite3_stmt *st, void *row, void *userdata) {
+        return read_deployment(st, row);
+}
+
 static int get_deployment(Store *s, const char *id, StoreDeployment **ret, char *err, size_t errsz) {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
         _cleanup_(store_deployment_freep) StoreDeployment *d = NULL;
@@ -90,10 +94,10 @@ static int get_deployment(Store *s, const char *id, StoreDeployment **ret, char 
         if (r < 0)
                 return r;
         if (r == 0)
-                return store_errorf(err, errsz, -ENOENT, "deployment %s: not found", id);
+                return errorf(err, errsz, -ENOENT, "deployment %s: not found", id);
         d = calloc(1, sizeof *d);
         if (!d || read_deployment(st, d) < 0)
-                return store_errorf(err, errsz, -ENOMEM, "deployment: out of memory");
+                return errorf(err, errsz, -ENOMEM, "deployment: out of memory");
         *ret = TAKE_PTR(d);
         return 0;
 }
@@ -111,29 +115,27 @@ static int canonical_placement(const char *json, char **ret, char *err, size_t e
                 return r;
         obj = cJSON_Parse(text);
         if (!obj)
-                return store_errorf(err, errsz, -ENOMEM, "placement: out of memory");
+                return errorf(err, errsz, -ENOMEM, "placement: out of memory");
         cJSON_ArrayForEach(item, obj) {
                 bool zones = streq(item->string, "zones");
                 unsigned n = 0;
 
                 if (!zones && !streq(item->string, "nodes"))
-                        return store_errorf(err, errsz, -EINVAL, "placement.%s: unknown field (zones, nodes)",
-                                            item->string);
+                        return errorf(err, errsz, -EINVAL, "placement.%s: unknown field (zones, nodes)", item->string);
                 for (const cJSON *prev = obj->child; prev != item; prev = prev->next)
                         if (streq(prev->string, item->string))
-                                return store_errorf(err, errsz, -EINVAL, "placement.%s: given twice", item->string);
+                                return errorf(err, errsz, -EINVAL, "placement.%s: given twice", item->string);
                 if (!cJSON_IsArray(item))
-                        return store_errorf(err, errsz, -EINVAL, "placement.%s: expected an array", item->string);
+                        return errorf(err, errsz, -EINVAL, "placement.%s: expected an array", item->string);
                 cJSON_ArrayForEach(e, item) {
                         if (++n > (zones ? (unsigned) _STORE_ZONE_MAX : STORE_PLACEMENT_NODES_MAX))
-                                return store_errorf(err, errsz, -E2BIG, "placement.%s: too many entries",
-                                                    item->string);
+                                return errorf(err, errsz, -E2BIG, "placement.%s: too many entries", item->string);
                         if (!cJSON_IsString(e))
-                                return store_errorf(err, errsz, -EINVAL, "placement.%s[%u]: expected string",
-                                                    item->string, n - 1);
+                                return errorf(err, errsz, -EINVAL, "placement.%s[%u]: expected string", item->string,
+                                              n - 1);
                         if (zones && store_zone_from_string(e->valuestring) < 0)
-                                return store_errorf(err, errsz, -EINVAL,
-                                                    "placement.zones[%u]: must be private or public", n - 1);
+                                return errorf(err, errsz, -EINVAL, "placement.zones[%u]: must be private or public",
+                                              n - 1);
                         if (!zones) {
                                 r = store_check_name("placement.nodes", e->valuestring, false, err, errsz);
                                 if (r < 0)
@@ -141,13 +143,13 @@ static int canonical_placement(const char *json, char **ret, char *err, size_t e
                         }
                         for (const cJSON *prev = item->child; prev != e; prev = prev->next)
                                 if (streq(prev->valuestring, e->valuestring))
-                                        return store_errorf(err, errsz, -EINVAL, "placement.%s: \"%s\" listed twice",
-                                                            item->string, e->valuestring);
+                                        return errorf(err, errsz, -EINVAL, "placement.%s: \"%s\" listed twice",
+                                                      item->string, e->valuestring);
                 }
                 entries += n;
         }
         if (entries == 0)
-                return store_errorf(err, errsz, -EINVAL, "placement: name at least one zone or node");
+                return errorf(err, errsz, -EINVAL, "placement: name at least one zone or node");
         *ret = TAKE_PTR(text);
         return 0;
 }
@@ -172,15 +174,15 @@ int store_deployment_create(Store *s, const StoreDeploymentParams *p, const Stor
         if (r < 0)
                 return r;
         if (p->replicas < 1 || p->replicas > STORE_REPLICAS_MAX)
-                return store_errorf(err, errsz, -EINVAL, "replicas: must be 1..%d", STORE_REPLICAS_MAX);
+                return errorf(err, errsz, -EINVAL, "replicas: must be 1..%d", STORE_REPLICAS_MAX);
         if (p->canary_weight > STORE_CANARY_WEIGHT_MAX)
-                return store_errorf(err, errsz, -EINVAL, "canary weight: must be 0..%d", STORE_CANARY_WEIGHT_MAX);
+                return errorf(err, errsz, -EINVAL, "canary weight: must be 0..%d", STORE_CANARY_WEIGHT_MAX);
         r = store_check_actor(actor, err, errsz);
         if (r < 0)
                 return r;
         r = store_random_uuid(id);
         if (r < 0)
-                return store_errorf(err, errsz, r, "deployment id: no random bytes: %s", strerror(-r));
+                return errorf(err, errsz, r, "deployment id: no random bytes: %s", strerror(-r));
 
         r = store_tx_begin(s, &tx, err, errsz);
         if (r < 0)
@@ -189,13 +191,13 @@ int store_deployment_create(Store *s, const StoreDeploymentParams *p, const Stor
         if (r < 0)
                 return r;
         if (n == 0)
-                return store_errorf(err, errsz, -ENOENT, "model %s: not found", p->model);
+                return errorf(err, errsz, -ENOENT, "model %s: not found", p->model);
         r = store_count(s, "SELECT count(*) FROM deployments", &n, err, errsz, "");
         if (r < 0)
                 return r;
         if (n >= (int64_t) s->limits.max_deployments)
-                return store_errorf(err, errsz, -E2BIG, "too many deployments (limit %u): delete stopped ones",
-                                    s->limits.max_deployments);
+                return errorf(err, errsz, -E2BIG, "too many deployments (limit %u): delete stopped ones",
+                              s->limits.max_deployments);
         now = store_now(s);
         r = store_prepare(s->db,
                           "INSERT INTO deployments (id, model, placement, replicas, canary_weight, state, created_at, "
@@ -215,7 +217,7 @@ int store_deployment_create(Store *s, const StoreDeploymentParams *p, const Stor
             !cJSON_AddItemToObject(detail, "placement", cJSON_Parse(placement)) ||
             !cJSON_AddNumberToObject(detail, "replicas", p->replicas) ||
             !cJSON_AddNumberToObject(detail, "canary_weight", p->canary_weight))
-                return store_errorf(err, errsz, -ENOMEM, "deployment: out of memory");
+                return errorf(err, errsz, -ENOMEM, "deployment: out of memory");
         r = store_audit_record(s, actor, "deployment.create", id, detail, err, errsz);
         if (r < 0)
                 return r;
@@ -246,9 +248,9 @@ static int set_number(Store *s, const char *id, bool canary, unsigned value, con
         if (r < 0)
                 return r;
         if (canary && value > STORE_CANARY_WEIGHT_MAX)
-                return store_errorf(err, errsz, -EINVAL, "canary weight: must be 0..%d", STORE_CANARY_WEIGHT_MAX);
+                return errorf(err, errsz, -EINVAL, "canary weight: must be 0..%d", STORE_CANARY_WEIGHT_MAX);
         if (!canary && (value < 1 || value > STORE_REPLICAS_MAX))
-                return store_errorf(err, errsz, -EINVAL, "replicas: must be 1..%d", STORE_REPLICAS_MAX);
+                return errorf(err, errsz, -EINVAL, "replicas: must be 1..%d", STORE_REPLICAS_MAX);
         r = store_check_actor(actor, err, errsz);
         if (r < 0)
                 return r;
@@ -259,7 +261,7 @@ static int set_number(Store *s, const char *id, bool canary, unsigned value, con
         if (r < 0)
                 return r;
         if (d->state == STORE_DEPLOYMENT_STOPPED)
-                return store_errorf(err, errsz, -EPERM, "deployment %s: stopped", id);
+                return errorf(err, errsz, -EPERM, "deployment %s: stopped", id);
         r = store_prepare(s->db,
                           canary ? "UPDATE deployments SET canary_weight = ?, updated_at = ? WHERE id = ?"
                                  : "UPDATE deployments SET replicas = ?, updated_at = ? WHERE id = ?",
@@ -275,7 +277,7 @@ static int set_number(Store *s, const char *id, bool canary, unsigned value, con
         detail = cJSON_CreateObject();
         if (!detail || !cJSON_AddNumberToObject(detail, field, value) ||
             !cJSON_AddNumberToObject(detail, "previous", canary ? d->canary_weight : d->replicas))
-                return store_errorf(err, errsz, -ENOMEM, "deployment: out of memory");
+                return errorf(err, errsz, -ENOMEM, "deployment: out of memory");
         r = store_audit_record(s, actor, canary ? "deployment.canary" : "deployment.replicas", id, detail, err, errsz);
         if (r < 0)
                 return r;
@@ -306,7 +308,7 @@ int store_deployment_set_state(Store *s, const char *id, StoreDeploymentState st
         if (r < 0)
                 return r;
         if (!store_deployment_state_to_string(state))
-                return store_errorf(err, errsz, -EINVAL, "deployment state: out of range");
+                return errorf(err, errsz, -EINVAL, "deployment state: out of range");
         if (actor) {
                 r = store_check_actor(actor, err, errsz);
                 if (r < 0)
@@ -321,9 +323,9 @@ int store_deployment_set_state(Store *s, const char *id, StoreDeploymentState st
         if (d->state == state)
                 return 0;
         if (d->state == STORE_DEPLOYMENT_STOPPED || state == STORE_DEPLOYMENT_PENDING)
-                return store_errorf(err, errsz, -EINVAL, "deployment %s: cannot go from %s to %s", id,
-                                    store_deployment_state_to_string(d->state) ?: "?",
-                                    store_deployment_state_to_string(state));
+                return errorf(err, errsz, -EINVAL, "deployment %s: cannot go from %s to %s", id,
+                              store_deployment_state_to_string(d->state) ?: "?",
+                              store_deployment_state_to_string(state));
         r = store_prepare(s->db, "UPDATE deployments SET state = ?, updated_at = ? WHERE id = ?", &upd, err, errsz);
         if (r < 0)
                 return r;
@@ -337,7 +339,7 @@ int store_deployment_set_state(Store *s, const char *id, StoreDeploymentState st
                 detail = cJSON_CreateObject();
                 if (!detail || !cJSON_AddStringToObject(detail, "state", store_deployment_state_to_string(state)) ||
                     !cJSON_AddStringToObject(detail, "previous", store_deployment_state_to_string(d->state) ?: "?"))
-                        return store_errorf(err, errsz, -ENOMEM, "deployment: out of memory");
+                        return errorf(err, errsz, -ENOMEM, "deployment: out of memory");
                 r = store_audit_record(s, actor, "deployment.state", id, detail, err, errsz);
                 if (r < 0)
                         return r;
@@ -367,8 +369,8 @@ int store_deployment_delete(Store *s, const char *id, const StoreActor *actor, c
         if (r < 0)
                 return r;
         if (d->state != STORE_DEPLOYMENT_STOPPED)
-                return store_errorf(err, errsz, -EBUSY, "deployment %s: %s; stop it before deleting it", id,
-                                    store_deployment_state_to_string(d->state) ?: "?");
+                return errorf(err, errsz, -EBUSY, "deployment %s: %s; stop it before deleting it", id,
+                              store_deployment_state_to_string(d->state) ?: "?");
         r = store_prepare(s->db, "DELETE FROM deployments WHERE id = ?", &del, err, errsz);
         if (r < 0)
                 return r;
@@ -380,7 +382,7 @@ int store_deployment_delete(Store *s, const char *id, const StoreActor *actor, c
                 return r;
         detail = cJSON_CreateObject();
         if (!detail || !cJSON_AddStringToObject(detail, "model", d->model))
-                return store_errorf(err, errsz, -ENOMEM, "deployment: out of memory");
+                return errorf(err, errsz, -ENOMEM, "deployment: out of memory");
         r = store_audit_record(s, actor, "deployment.delete", id, detail, err, errsz);
         if (r < 0)
                 return r;
@@ -400,8 +402,6 @@ int store_deployment_get(Store *s, const char *id, StoreDeployment **ret, char *
 
 int store_deployment_list(Store *s, StoreDeployment **ret, size_t *ret_n, char *err, size_t errsz) {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
-        StoreDeployment *a = NULL;
-        size_t n = 0, cap = 0;
         int r;
 
         if (!s || !ret || !ret_n)
@@ -410,20 +410,8 @@ int store_deployment_list(Store *s, StoreDeployment **ret, size_t *ret_n, char *
                           errsz);
         if (r < 0)
                 return r;
-        while ((r = store_step(st, err, errsz)) > 0) {
-                if (store_grow((void **) &a, &cap, n + 1, sizeof *a) < 0 || read_deployment(st, &a[n]) < 0) {
-                        r = store_errorf(err, errsz, -ENOMEM, "deployments: out of memory");
-                        break;
-                }
-                n++;
-        }
-        if (r < 0) {
-                store_deployments_free(a, n);
-                return r;
-        }
-        *ret = a;
-        *ret_n = n;
-        return 0;
+        return store_collect(st, sizeof **ret, read_deployment_row, NULL, store_deployments_free_rows, "deployments",
+                             (void **) ret, ret_n, err, errsz);
 }
 
 /* The id of a node by name, refusing revoked ones. */
@@ -442,10 +430,10 @@ static int node_id(Store *s, const char *name, char buf[static 37], char *err, s
         if (r < 0)
                 return r;
         if (r == 0)
-                return store_errorf(err, errsz, -ENOENT, "node %s: not found", name);
+                return errorf(err, errsz, -ENOENT, "node %s: not found", name);
         state = (const char *) sqlite3_column_text(st, 1);
         if (state && streq(state, "revoked"))
-                return store_errorf(err, errsz, -EPERM, "node %s: revoked", name);
+                return errorf(err, errsz, -EPERM, "node %s: revoked", name);
         snprintf(buf, 37, "%s", (const char *) sqlite3_column_text(st, 0));
         return 0;
 }
@@ -467,7 +455,7 @@ int store_deployment_node_set(Store *s, const char *deployment_id, const char *n
         if (r < 0)
                 return r;
         if (!store_replica_status_to_string(status))
-                return store_errorf(err, errsz, -EINVAL, "replica status: out of range");
+                return errorf(err, errsz, -EINVAL, "replica status: out of range");
         if (reason) {
                 r = store_check_text("reason", reason, STORE_REASON_MAX, err, errsz);
                 if (r < 0)
@@ -480,7 +468,7 @@ int store_deployment_node_set(Store *s, const char *deployment_id, const char *n
         if (r < 0)
                 return r;
         if (n == 0)
-                return store_errorf(err, errsz, -ENOENT, "deployment %s: not found", deployment_id);
+                return errorf(err, errsz, -ENOENT, "deployment %s: not found", deployment_id);
         r = node_id(s, node_name, nid, err, errsz);
         if (r < 0)
                 return r;
@@ -526,16 +514,29 @@ int store_deployment_node_remove(Store *s, const char *deployment_id, const char
         if (r < 0)
                 return r;
         if (sqlite3_changes(s->db) == 0)
-                return store_errorf(err, errsz, -ENOENT, "deployment %s has no replica on node %s", deployment_id,
-                                    node_name);
+                return errorf(err, errsz, -ENOENT, "deployment %s has no replica on node %s", deployment_id,
+                              node_name);
         return 0;
+}
+
+static int read_deployment_node(sqlite3_stmt *st, void *row, void *userdata) {
+        StoreDeploymentNode *e = row;
+
+        e->status = store_replica_status_from_string((const char *) sqlite3_column_text(st, 3));
+        e->updated_at = store_column_u64(st, 5);
+        if (store_column_strdup(st, 0, &e->deployment_id) < 0 || store_column_strdup(st, 1, &e->node_id) < 0 ||
+            store_column_strdup(st, 2, &e->node_name) < 0 || store_column_strdup(st, 4, &e->reason) < 0)
+                return -ENOMEM;
+        return 0;
+}
+
+static void deployment_nodes_free_rows(void *a, size_t n) {
+        store_deployment_nodes_free(a, n);
 }
 
 int store_deployment_node_list(Store *s, const char *deployment_id, StoreDeploymentNode **ret, size_t *ret_n,
                                char *err, size_t errsz) {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
-        StoreDeploymentNode *a = NULL;
-        size_t n = 0, cap = 0;
         int r;
 
         if (!s || !ret || !ret_n)
@@ -553,27 +554,6 @@ int store_deployment_node_list(Store *s, const char *deployment_id, StoreDeploym
         r = store_bind(st, err, errsz, "t", deployment_id);
         if (r < 0)
                 return r;
-        while ((r = store_step(st, err, errsz)) > 0) {
-                StoreDeploymentNode *e;
-
-                if (store_grow((void **) &a, &cap, n + 1, sizeof *a) < 0) {
-                        r = store_errorf(err, errsz, -ENOMEM, "deployment nodes: out of memory");
-                        break;
-                }
-                e = &a[n++];
-                e->status = store_replica_status_from_string((const char *) sqlite3_column_text(st, 3));
-                e->updated_at = store_column_u64(st, 5);
-                if (store_column_strdup(st, 0, &e->deployment_id) < 0 || store_column_strdup(st, 1, &e->node_id) < 0 ||
-                    store_column_strdup(st, 2, &e->node_name) < 0 || store_column_strdup(st, 4, &e->reason) < 0) {
-                        r = store_errorf(err, errsz, -ENOMEM, "deployment nodes: out of memory");
-                        break;
-                }
-        }
-        if (r < 0) {
-                store_deployment_nodes_free(a, n);
-                return r;
-        }
-        *ret = a;
-        *ret_n = n;
-        return 0;
+        return store_collect(st, sizeof **ret, read_deployment_node, NULL, deployment_nodes_free_rows,
+                             "deployment nodes", (void **) ret, ret_n, err, errsz);
 }

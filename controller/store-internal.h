@@ -5,10 +5,11 @@
 #include <sqlite3.h>
 #include <stdarg.h>
 
+#include "errorf.h"
 #include "store.h"
 
 /* The schema this code writes; store_open migrates older databases up to it. */
-#define STORE_SCHEMA_VERSION 3u
+#define STORE_SCHEMA_VERSION 4u
 
 struct Store {
         sqlite3 *db;
@@ -19,8 +20,6 @@ struct Store {
 DEFINE_TRIVIAL_CLEANUP_FUNC(sqlite3_stmt *, sqlite3_finalize);
 #define _cleanup_stmt_ _cleanup_(sqlite3_finalizep)
 
-/* Writes the formatted line into err (when err and errsz are given) and returns r. */
-int store_errorf(char *err, size_t errsz, int r, const char *fmt, ...) _printf_(4, 5);
 /* Maps an SQLite result code to a negative errno (unique/primary key: -EEXIST, busy: -EBUSY, full:
  * -ENOSPC, corrupt/not a database: -EBADMSG, ...) and writes "what: <sqlite3_errmsg>" to err. */
 int store_sqlite_error(sqlite3 *db, int rc, const char *what, char *err, size_t errsz);
@@ -41,6 +40,14 @@ int store_exec(sqlite3 *db, const char *sql, char *err, size_t errsz);
 
 /* Makes room for need elements of elem_size in *array (zeroed), growing *allocated: 0 or -ENOMEM. */
 int store_grow(void **array, size_t *allocated, size_t need, size_t elem_size);
+/* Steps st to its end, collecting its rows into a new array of row_size elements: read_row fills the
+ * next (zeroed) element from the current row, or returns a negative errno; free_rows frees n elements
+ * and the array, and also gets the element a failed read_row left. On success the caller owns *ret
+ * (NULL when there is no row) and *ret_n; on failure nothing is kept and err reads "what: out of memory"
+ * ("what: malformed row" when read_row fails with another errno). */
+int store_collect(sqlite3_stmt *st, size_t row_size, int (*read_row)(sqlite3_stmt *st, void *row, void *userdata),
+                  void *userdata, void (*free_rows)(void *rows, size_t n), const char *what, void **ret, size_t *ret_n,
+                  char *err, size_t errsz);
 
 /* Copies a text column (NULL stays NULL) into *ret: 0 or -ENOMEM. */
 int store_column_strdup(sqlite3_stmt *st, int i, char **ret);
@@ -105,7 +112,7 @@ int store_schema_read_version(sqlite3 *db, unsigned *ret, char *err, size_t errs
 
 /* From name##_done(T *), which frees a record's fields and accepts NULL, defines name##_free(T *)
  * (NULL-safe, returns NULL) and the array form plural##_free(T *, size_t) for the lists the
- * store hands out. */
+ * store hands out, with plural##_free_rows(void *, size_t) for store_collect(). */
 #define STORE_DEFINE_FREE(T, name)                                                                                    \
         T *name##_free(T *x) {                                                                                        \
                 name##_done(x);                                                                                       \
@@ -117,4 +124,7 @@ int store_schema_read_version(sqlite3 *db, unsigned *ret, char *err, size_t errs
                 for (size_t i = 0; a && i < n; i++)                                                                   \
                         name##_done(&a[i]);                                                                           \
                 free(a);                                                                                              \
+        }                                                                                                             \
+        _unused_ static void plural##_free_rows(void *a, size_t n) {                                                  \
+                plural##_free(a, n);                                                                                  \
         }

@@ -47,8 +47,8 @@ void store_job_done(StoreJob *j) {
 STORE_DEFINE_FREE(StoreJob, store_job)
 STORE_DEFINE_ARRAY_FREE(StoreJob, store_job, store_jobs)
 
-/* Reads the JOB_COLUMNS (and with full, the request and output) of the current row into *j. */
-static int read_job(sqlite3_stmt *st, bool full, StoreJob *j) {
+/* Reads the JOB_COLUMNS (and when *(bool *) full, the request and output) of the current row into *j. */
+static int read_job(sqlite3_stmt *st, void *j, void *full) {
         StoreJob x = {};
         char **text[] = { &x.id, &x.key_id, &x.model, NULL, NULL, &x.node, &x.zone, &x.finish_reason, NULL, NULL,
                           &x.error_code, &x.error_message };
@@ -56,7 +56,8 @@ static int read_job(sqlite3_stmt *st, bool full, StoreJob *j) {
         for (size_t i = 0; i < ELEMENTSOF(text); i++)
                 if (text[i] && store_column_strdup(st, (int) i, text[i]) < 0)
                         goto oom;
-        if (full && (store_column_strdup(st, 15, &x.request_json) < 0 || store_column_strdup(st, 16, &x.output) < 0))
+        if (*(bool *) full &&
+            (store_column_strdup(st, 15, &x.request_json) < 0 || store_column_strdup(st, 16, &x.output) < 0))
                 goto oom;
         x.state = store_job_state_from_string((const char *) sqlite3_column_text(st, 3));
         x.attempts = (unsigned) store_column_u64(st, 4);
@@ -65,7 +66,7 @@ static int read_job(sqlite3_stmt *st, bool full, StoreJob *j) {
         x.created_at = store_column_u64(st, 12);
         x.started_at = store_column_u64(st, 13);
         x.finished_at = store_column_u64(st, 14);
-        *j = x;
+        *(StoreJob *) j = x;
         return 0;
 oom:
         store_job_done(&x);
@@ -74,24 +75,8 @@ oom:
 
 /* Runs a prepared SELECT of JOB_COLUMNS[_FULL] and collects its rows. */
 static int collect_jobs(sqlite3_stmt *st, bool full, StoreJob **ret, size_t *ret_n, char *err, size_t errsz) {
-        StoreJob *a = NULL;
-        size_t n = 0, allocated = 0;
-        int r;
-
-        while ((r = store_step(st, err, errsz)) > 0) {
-                if (store_grow((void **) &a, &allocated, n + 1, sizeof *a) < 0 || read_job(st, full, &a[n]) < 0) {
-                        r = store_errorf(err, errsz, -ENOMEM, "jobs: out of memory");
-                        break;
-                }
-                n++;
-        }
-        if (r < 0) {
-                store_jobs_free(a, n);
-                return r;
-        }
-        *ret = a;
-        *ret_n = n;
-        return 0;
+        return store_collect(st, sizeof **ret, read_job, &full, store_jobs_free_rows, "jobs", (void **) ret, ret_n, err,
+                             errsz);
 }
 
 int store_job_get(Store *s, const char *id, StoreJob **ret, char *err, size_t errsz) {
@@ -109,7 +94,7 @@ int store_job_get(Store *s, const char *id, StoreJob **ret, char *err, size_t er
                 return r;
         if (n == 0) {
                 free(a);
-                return store_errorf(err, errsz, -ENOENT, "no job %.64s", id);
+                return errorf(err, errsz, -ENOENT, "no job %.64s", id);
         }
         *ret = a;
         return 0;
@@ -170,12 +155,12 @@ static int check_room(Store *s, const char *key_id, unsigned max_per_key, unsign
         if (r < 0)
                 return r;
         if (mine >= (int64_t) max_per_key)
-                return store_errorf(err, errsz, -E2BIG,
-                                    "this API key already has %lld jobs queued or running (limit %u): wait for some to end",
-                                    (long long) mine, max_per_key);
+                return errorf(err, errsz, -E2BIG,
+                              "this API key already has %lld jobs queued or running (limit %u): wait for some to end",
+                              (long long) mine, max_per_key);
         if (all >= (int64_t) max_total)
-                return store_errorf(err, errsz, -E2BIG, "the controller holds %lld jobs (limit %u): try again later",
-                                    (long long) all, max_total);
+                return errorf(err, errsz, -E2BIG, "the controller holds %lld jobs (limit %u): try again later",
+                              (long long) all, max_total);
         return 0;
 }
 
@@ -189,9 +174,9 @@ int store_job_create(Store *s, const char *key_id, const char *model, const char
             (r = store_check_name("model", model, true, err, errsz)) < 0)
                 return r;
         if (!request_json || strlen(request_json) > STORE_JOB_REQUEST_MAX)
-                return store_errorf(err, errsz, -E2BIG, "request: missing or over %d bytes", STORE_JOB_REQUEST_MAX);
+                return errorf(err, errsz, -E2BIG, "request: missing or over %d bytes", STORE_JOB_REQUEST_MAX);
         if ((r = new_job_id(id)) < 0)
-                return store_errorf(err, errsz, r, "job: no random bytes: %s", strerror(-r));
+                return errorf(err, errsz, r, "job: no random bytes: %s", strerror(-r));
         if ((r = store_tx_begin(s, &tx, err, errsz)) < 0 || (r = check_room(s, key_id, max_per_key, max_total, err, errsz)) < 0)
                 return r;
         r = store_run(s,
@@ -212,8 +197,8 @@ static int moved(Store *s, const char *id, int changed, char *err, size_t errsz)
         r = store_count(s, "SELECT count(*) FROM jobs WHERE id = ?", &n, err, errsz, "t", id);
         if (r < 0)
                 return r;
-        return store_errorf(err, errsz, n ? -ESTALE : -ENOENT, n ? "job %.64s is not in a state that allows this"
-                                                                  : "no job %.64s", id);
+        return errorf(err, errsz, n ? -ESTALE : -ENOENT,
+                      n ? "job %.64s is not in a state that allows this" : "no job %.64s", id);
 }
 
 int store_job_start(Store *s, const char *id, const char *node, const char *zone, char *err, size_t errsz) {
@@ -257,7 +242,7 @@ int store_job_cancel(Store *s, const char *id, char *err, size_t errsz) {
                           err, errsz, "it", (int64_t) store_now(s), id);
         r = moved(s, id, r, err, errsz);
         if (r == -ESTALE)
-                return store_errorf(err, errsz, -EALREADY, "job %.64s has already ended", id);
+                return errorf(err, errsz, -EALREADY, "job %.64s has already ended", id);
         return r;
 }
 

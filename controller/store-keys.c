@@ -114,6 +114,10 @@ static int read_key(sqlite3_stmt *st, int first, StoreApiKey *k) {
         return 0;
 }
 
+static int read_key_row(sqlite3_stmt *st, void *row, void *userdata) {
+        return read_key(st, 0, row);
+}
+
 /* Fetches one key by id into a new record. */
 static int get_key(Store *s, const char *id, StoreApiKey **ret, char *err, size_t errsz) {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
@@ -130,14 +134,13 @@ static int get_key(Store *s, const char *id, StoreApiKey **ret, char *err, size_
         if (r < 0)
                 return r;
         if (r == 0)
-                return store_errorf(err, errsz, -ENOENT, "API key %s: not found", id);
+                return errorf(err, errsz, -ENOENT, "API key %s: not found", id);
         k = calloc(1, sizeof *k);
         if (!k)
-                return store_errorf(err, errsz, -ENOMEM, "API key: out of memory");
+                return errorf(err, errsz, -ENOMEM, "API key: out of memory");
         r = read_key(st, 0, k);
         if (r < 0)
-                return store_errorf(err, errsz, r, "API key %s: %s", id,
-                                    r == -ENOMEM ? "out of memory" : "malformed row");
+                return errorf(err, errsz, r, "API key %s: %s", id, r == -ENOMEM ? "out of memory" : "malformed row");
         *ret = TAKE_PTR(k);
         return 0;
 }
@@ -152,23 +155,23 @@ static int models_json(const StoreApiKeyParams *p, char **ret, char *err, size_t
                 return 0;
         }
         if (p->n_models > STORE_API_KEY_MODELS_MAX)
-                return store_errorf(err, errsz, -E2BIG, "models: more than %d entries", STORE_API_KEY_MODELS_MAX);
+                return errorf(err, errsz, -E2BIG, "models: more than %d entries", STORE_API_KEY_MODELS_MAX);
         arr = cJSON_CreateArray();
         if (!arr)
-                return store_errorf(err, errsz, -ENOMEM, "models: out of memory");
+                return errorf(err, errsz, -ENOMEM, "models: out of memory");
         for (size_t i = 0; i < p->n_models; i++) {
                 r = store_check_name("models", p->models[i], true, err, errsz);
                 if (r < 0)
                         return r;
                 for (size_t j = 0; j < i; j++)
                         if (streq(p->models[i], p->models[j]))
-                                return store_errorf(err, errsz, -EINVAL, "models: \"%s\" listed twice", p->models[i]);
+                                return errorf(err, errsz, -EINVAL, "models: \"%s\" listed twice", p->models[i]);
                 if (!cJSON_AddItemToArray(arr, cJSON_CreateString(p->models[i])))
-                        return store_errorf(err, errsz, -ENOMEM, "models: out of memory");
+                        return errorf(err, errsz, -ENOMEM, "models: out of memory");
         }
         r = json_print(arr, ret);
         if (r < 0)
-                return store_errorf(err, errsz, r, "models: out of memory");
+                return errorf(err, errsz, r, "models: out of memory");
         return 0;
 }
 
@@ -191,9 +194,9 @@ int store_api_key_create(Store *s, const StoreApiKeyParams *p, const StoreActor 
         if (r < 0)
                 return r;
         if (!store_role_to_string(p->role))
-                return store_errorf(err, errsz, -EINVAL, "role: must be admin, developer or auditor");
+                return errorf(err, errsz, -EINVAL, "role: must be admin, developer or auditor");
         if (p->ttl_usec != 0 && (p->ttl_usec < USEC_PER_SEC || p->ttl_usec > STORE_API_KEY_TTL_MAX))
-                return store_errorf(err, errsz, -EINVAL, "ttl: must be between 1s and 3650d (or none)");
+                return errorf(err, errsz, -EINVAL, "ttl: must be between 1s and 3650d (or none)");
         r = models_json(p, &models, err, errsz);
         if (r < 0)
                 return r;
@@ -208,10 +211,10 @@ int store_api_key_create(Store *s, const StoreApiKeyParams *p, const StoreActor 
         if (r >= 0)
                 r = store_random_secret(STORE_API_KEY_PREFIX, &secret);
         if (r < 0)
-                return store_errorf(err, errsz, r, "API key: no random bytes: %s", strerror(-r));
+                return errorf(err, errsz, r, "API key: no random bytes: %s", strerror(-r));
         r = store_sha256(secret, strlen(secret), hash);
         if (r < 0)
-                return store_errorf(err, errsz, r, "API key: SHA-256 failed");
+                return errorf(err, errsz, r, "API key: SHA-256 failed");
         snprintf(prefix, sizeof prefix, "%s", secret);
 
         r = store_tx_begin(s, &tx, err, errsz);
@@ -224,15 +227,15 @@ int store_api_key_create(Store *s, const StoreApiKeyParams *p, const StoreActor 
         if (r < 0)
                 return r;
         if (n >= (int64_t) s->limits.max_api_keys)
-                return store_errorf(err, errsz, -E2BIG, "too many API keys (limit %u): revoke unused ones",
-                                    s->limits.max_api_keys);
+                return errorf(err, errsz, -E2BIG, "too many API keys (limit %u): revoke unused ones",
+                              s->limits.max_api_keys);
         r = store_count(s, "SELECT count(*) FROM api_keys WHERE revoked_at IS NULL AND name = ?", &n, err, errsz, "t",
                         p->name);
         if (r < 0)
                 return r;
         if (n > 0)
-                return store_errorf(err, errsz, -EEXIST,
-                                    "an API key named \"%s\" exists: revoke it or pick another name", p->name);
+                return errorf(err, errsz, -EEXIST, "an API key named \"%s\" exists: revoke it or pick another name",
+                              p->name);
 
         r = store_prepare(s->db,
                           "INSERT INTO api_keys (id, hash, prefix, name, role, created_at, expires_at, created_by, "
@@ -254,7 +257,7 @@ int store_api_key_create(Store *s, const StoreApiKeyParams *p, const StoreActor 
             (expires && !cJSON_AddStringToObject(detail, "expires_at", time_format_rfc3339(expires, when))) ||
             (models && !cJSON_AddItemToObject(detail, "models", cJSON_Parse(models))) ||
             !cJSON_AddItemToObject(detail, "labels", cJSON_Parse(labels)))
-                return store_errorf(err, errsz, -ENOMEM, "API key: out of memory");
+                return errorf(err, errsz, -ENOMEM, "API key: out of memory");
         r = store_audit_record(s, actor, "api_key.create", id, detail, err, errsz);
         if (r < 0)
                 return r;
@@ -288,7 +291,7 @@ int store_api_key_lookup(Store *s, const char *presented, StoreApiKey **ret, cha
                 return r;
         r = store_sha256(presented, strlen(presented), hash);
         if (r < 0)
-                return store_errorf(err, errsz, r, "API key: SHA-256 failed");
+                return errorf(err, errsz, r, "API key: SHA-256 failed");
         r = store_prepare(s->db, "SELECT hash, " KEY_COLUMNS " FROM api_keys WHERE hash = ?", &st, err, errsz);
         if (r < 0)
                 return r;
@@ -299,21 +302,21 @@ int store_api_key_lookup(Store *s, const char *presented, StoreApiKey **ret, cha
         if (r < 0)
                 return r;
         if (r == 0 || sqlite3_column_bytes(st, 0) != 32 || CRYPTO_memcmp(sqlite3_column_blob(st, 0), hash, 32) != 0)
-                return store_errorf(err, errsz, -ENOENT, "unknown API key");
+                return errorf(err, errsz, -ENOENT, "unknown API key");
         k = calloc(1, sizeof *k);
         if (!k)
-                return store_errorf(err, errsz, -ENOMEM, "API key: out of memory");
+                return errorf(err, errsz, -ENOMEM, "API key: out of memory");
         r = read_key(st, 1, k);
         if (r < 0)
-                return store_errorf(err, errsz, r, "API key: %s", r == -ENOMEM ? "out of memory" : "malformed row");
+                return errorf(err, errsz, r, "API key: %s", r == -ENOMEM ? "out of memory" : "malformed row");
         if (k->role < 0) /* deny by default: a role this code does not know grants nothing */
-                return store_errorf(err, errsz, -EPERM, "API key %s: unknown role", k->id);
+                return errorf(err, errsz, -EPERM, "API key %s: unknown role", k->id);
         if (k->revoked_at)
-                return store_errorf(err, errsz, -EKEYREVOKED, "API key %s: revoked at %s", k->id,
-                                    time_format_rfc3339(k->revoked_at, when));
+                return errorf(err, errsz, -EKEYREVOKED, "API key %s: revoked at %s", k->id,
+                              time_format_rfc3339(k->revoked_at, when));
         if (k->expires_at && k->expires_at <= store_now(s))
-                return store_errorf(err, errsz, -EKEYEXPIRED, "API key %s: expired at %s", k->id,
-                                    time_format_rfc3339(k->expires_at, when));
+                return errorf(err, errsz, -EKEYEXPIRED, "API key %s: expired at %s", k->id,
+                              time_format_rfc3339(k->expires_at, when));
         *ret = TAKE_PTR(k);
         return 0;
 }
@@ -350,7 +353,7 @@ int store_api_key_revoke(Store *s, const char *id, const StoreActor *actor, char
         if (r < 0)
                 return r;
         if (k->revoked_at)
-                return store_errorf(err, errsz, -EALREADY, "API key %s: already revoked", id);
+                return errorf(err, errsz, -EALREADY, "API key %s: already revoked", id);
         r = store_prepare(s->db, "UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", &upd, err,
                           errsz);
         if (r < 0)
@@ -369,8 +372,6 @@ int store_api_key_revoke(Store *s, const char *id, const StoreActor *actor, char
 
 int store_api_key_list(Store *s, StoreApiKey **ret, size_t *ret_n, char *err, size_t errsz) {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
-        StoreApiKey *a = NULL;
-        size_t n = 0, cap = 0;
         int r;
 
         if (!s || !ret || !ret_n)
@@ -382,24 +383,8 @@ int store_api_key_list(Store *s, StoreApiKey **ret, size_t *ret_n, char *err, si
         r = store_bind(st, err, errsz, "i", (int64_t) STORE_API_KEY_LIST_MAX);
         if (r < 0)
                 return r;
-        while ((r = store_step(st, err, errsz)) > 0) {
-                r = store_grow((void **) &a, &cap, n + 1, sizeof *a);
-                if (r >= 0)
-                        r = read_key(st, 0, &a[n]);
-                if (r < 0) {
-                        r = store_errorf(err, errsz, r, "API keys: %s",
-                                         r == -ENOMEM ? "out of memory" : "malformed row");
-                        break;
-                }
-                n++;
-        }
-        if (r < 0) {
-                store_api_keys_free(a, n);
-                return r;
-        }
-        *ret = a;
-        *ret_n = n;
-        return 0;
+        return store_collect(st, sizeof **ret, read_key_row, NULL, store_api_keys_free_rows, "API keys", (void **) ret,
+                             ret_n, err, errsz);
 }
 
 int store_api_key_bootstrap(Store *s, StoreSecretPublish publish, void *userdata, char *err, size_t errsz) {
@@ -424,8 +409,8 @@ int store_api_key_bootstrap(Store *s, StoreSecretPublish publish, void *userdata
         if (r < 0)
                 return r;
         if (r > 0)
-                return store_errorf(err, errsz, -EEXIST, "the bootstrap admin key was already created (id %s)",
-                                    (const char *) sqlite3_column_text(sel, 0));
+                return errorf(err, errsz, -EEXIST, "the bootstrap admin key was already created (id %s)",
+                              (const char *) sqlite3_column_text(sel, 0));
         r = store_api_key_create(s, &params, &actor, &secret, &k, err, errsz);
         if (r < 0)
                 return r;
@@ -440,7 +425,7 @@ int store_api_key_bootstrap(Store *s, StoreSecretPublish publish, void *userdata
                 return r;
         r = publish(secret, k, userdata);
         if (r < 0)
-                return store_errorf(err, errsz, r, "bootstrap admin key: could not be handed over: %s",
-                                    strerror_r(-r, e, sizeof e));
+                return errorf(err, errsz, r, "bootstrap admin key: could not be handed over: %s",
+                              strerror_r(-r, e, sizeof e));
         return store_tx_commit(&tx, err, errsz);
 }

@@ -33,6 +33,10 @@ static int read_model(sqlite3_stmt *st, StoreModel *m) {
         return 0;
 }
 
+static int read_model_row(sqlite3_stmt *st, void *row, void *userdata) {
+        return read_model(st, row);
+}
+
 static int get_model(Store *s, const char *name, StoreModel **ret, char *err, size_t errsz) {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
         _cleanup_(store_model_freep) StoreModel *m = NULL;
@@ -48,10 +52,10 @@ static int get_model(Store *s, const char *name, StoreModel **ret, char *err, si
         if (r < 0)
                 return r;
         if (r == 0)
-                return store_errorf(err, errsz, -ENOENT, "model %s: not found", name);
+                return errorf(err, errsz, -ENOENT, "model %s: not found", name);
         m = calloc(1, sizeof *m);
         if (!m || read_model(st, m) < 0)
-                return store_errorf(err, errsz, -ENOMEM, "model: out of memory");
+                return errorf(err, errsz, -ENOMEM, "model: out of memory");
         *ret = TAKE_PTR(m);
         return 0;
 }
@@ -74,7 +78,7 @@ static int check_source(const char *source, char *err, size_t errsz) {
                 return 0;
         }
 bad:
-        return store_errorf(err, errsz, -EINVAL, "source: expected a URL (scheme://...) or an absolute path");
+        return errorf(err, errsz, -EINVAL, "source: expected a URL (scheme://...) or an absolute path");
 }
 
 int store_model_add(Store *s, const char *name, const char *source, const char *sha256, uint64_t size,
@@ -95,18 +99,18 @@ int store_model_add(Store *s, const char *name, const char *source, const char *
         if (r < 0)
                 return r;
         if (!sha256 || strnlen(sha256, 65) != 64)
-                return store_errorf(err, errsz, -EINVAL, "sha256: expected 64 hex digits");
+                return errorf(err, errsz, -EINVAL, "sha256: expected 64 hex digits");
         for (size_t i = 0; i < 64; i++) {
                 char c = sha256[i];
                 if (c >= 'A' && c <= 'F')
                         c = (char) (c - 'A' + 'a');
                 if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
-                        return store_errorf(err, errsz, -EINVAL, "sha256: expected 64 hex digits");
+                        return errorf(err, errsz, -EINVAL, "sha256: expected 64 hex digits");
                 digest[i] = c;
         }
         digest[64] = '\0';
         if (size == 0 || size > INT64_MAX)
-                return store_errorf(err, errsz, -EINVAL, "size: must be 1..%lld bytes", (long long) INT64_MAX);
+                return errorf(err, errsz, -EINVAL, "size: must be 1..%lld bytes", (long long) INT64_MAX);
         r = store_check_actor(actor, err, errsz);
         if (r < 0)
                 return r;
@@ -118,12 +122,12 @@ int store_model_add(Store *s, const char *name, const char *source, const char *
         if (r < 0)
                 return r;
         if (n > 0)
-                return store_errorf(err, errsz, -EEXIST, "model %s: already exists", name);
+                return errorf(err, errsz, -EEXIST, "model %s: already exists", name);
         r = store_count(s, "SELECT count(*) FROM models", &n, err, errsz, "");
         if (r < 0)
                 return r;
         if (n >= (int64_t) s->limits.max_models)
-                return store_errorf(err, errsz, -E2BIG, "too many models (limit %u)", s->limits.max_models);
+                return errorf(err, errsz, -E2BIG, "too many models (limit %u)", s->limits.max_models);
         r = store_prepare(s->db,
                           "INSERT INTO models (name, source, sha256, size, created_at, created_by) "
                           "VALUES (?, ?, ?, ?, ?, ?)",
@@ -141,7 +145,7 @@ int store_model_add(Store *s, const char *name, const char *source, const char *
         if (!detail || !cJSON_AddStringToObject(detail, "source", source) ||
             !cJSON_AddStringToObject(detail, "sha256", digest) ||
             !cJSON_AddNumberToObject(detail, "size", (double) size))
-                return store_errorf(err, errsz, -ENOMEM, "model: out of memory");
+                return errorf(err, errsz, -ENOMEM, "model: out of memory");
         r = store_audit_record(s, actor, "model.add", name, detail, err, errsz);
         if (r < 0)
                 return r;
@@ -177,8 +181,8 @@ int store_model_remove(Store *s, const char *name, const StoreActor *actor, char
         if (r < 0)
                 return r;
         if (n > 0)
-                return store_errorf(err, errsz, -EBUSY, "model %s: used by %lld deployment(s); delete them first",
-                                    name, (long long) n);
+                return errorf(err, errsz, -EBUSY, "model %s: used by %lld deployment(s); delete them first", name,
+                              (long long) n);
         r = store_prepare(s->db, "DELETE FROM models WHERE name = ?", &del, err, errsz);
         if (r < 0)
                 return r;
@@ -189,7 +193,7 @@ int store_model_remove(Store *s, const char *name, const StoreActor *actor, char
         if (r < 0)
                 return r;
         if (sqlite3_changes(s->db) == 0)
-                return store_errorf(err, errsz, -ENOENT, "model %s: not found", name);
+                return errorf(err, errsz, -ENOENT, "model %s: not found", name);
         r = store_audit_record(s, actor, "model.remove", name, NULL, err, errsz);
         if (r < 0)
                 return r;
@@ -209,8 +213,6 @@ int store_model_get(Store *s, const char *name, StoreModel **ret, char *err, siz
 
 int store_model_list(Store *s, bool deployed_only, StoreModel **ret, size_t *ret_n, char *err, size_t errsz) {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
-        StoreModel *a = NULL;
-        size_t n = 0, cap = 0;
         int r;
 
         if (!s || !ret || !ret_n)
@@ -222,20 +224,8 @@ int store_model_list(Store *s, bool deployed_only, StoreModel **ret, size_t *ret
                           &st, err, errsz);
         if (r < 0)
                 return r;
-        while ((r = store_step(st, err, errsz)) > 0) {
-                if (store_grow((void **) &a, &cap, n + 1, sizeof *a) < 0 || read_model(st, &a[n]) < 0) {
-                        r = store_errorf(err, errsz, -ENOMEM, "models: out of memory");
-                        break;
-                }
-                n++;
-        }
-        if (r < 0) {
-                store_models_free(a, n);
-                return r;
-        }
-        *ret = a;
-        *ret_n = n;
-        return 0;
+        return store_collect(st, sizeof **ret, read_model_row, NULL, store_models_free_rows, "models", (void **) ret,
+                             ret_n, err, errsz);
 }
 
 bool store_model_deployed(Store *s, const char *name) {

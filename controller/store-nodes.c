@@ -67,6 +67,10 @@ static int read_node(sqlite3_stmt *st, StoreNode *n) {
         return 0;
 }
 
+static int read_node_row(sqlite3_stmt *st, void *row, void *userdata) {
+        return read_node(st, row);
+}
+
 /* One node by a column: "name" or "id" (constant SQL, the value is bound). */
 static int get_node(Store *s, bool by_id, const char *key, StoreNode **ret, char *err, size_t errsz) {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
@@ -86,10 +90,10 @@ static int get_node(Store *s, bool by_id, const char *key, StoreNode **ret, char
         if (r < 0)
                 return r;
         if (r == 0)
-                return store_errorf(err, errsz, -ENOENT, "node %s%s: not found", by_id ? "id " : "", key);
+                return errorf(err, errsz, -ENOENT, "node %s%s: not found", by_id ? "id " : "", key);
         n = calloc(1, sizeof *n);
         if (!n || read_node(st, n) < 0)
-                return store_errorf(err, errsz, -ENOMEM, "node: out of memory");
+                return errorf(err, errsz, -ENOMEM, "node: out of memory");
         *ret = TAKE_PTR(n);
         return 0;
 }
@@ -118,8 +122,6 @@ int store_node_get_by_id(Store *s, const char *id, StoreNode **ret, char *err, s
 
 int store_node_list(Store *s, StoreNode **ret, size_t *ret_n, char *err, size_t errsz) {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
-        StoreNode *a = NULL;
-        size_t n = 0, cap = 0;
         int r;
 
         if (!s || !ret || !ret_n)
@@ -127,20 +129,8 @@ int store_node_list(Store *s, StoreNode **ret, size_t *ret_n, char *err, size_t 
         r = store_prepare(s->db, "SELECT " NODE_COLUMNS " FROM nodes ORDER BY name", &st, err, errsz);
         if (r < 0)
                 return r;
-        while ((r = store_step(st, err, errsz)) > 0) {
-                if (store_grow((void **) &a, &cap, n + 1, sizeof *a) < 0 || read_node(st, &a[n]) < 0) {
-                        r = store_errorf(err, errsz, -ENOMEM, "nodes: out of memory");
-                        break;
-                }
-                n++;
-        }
-        if (r < 0) {
-                store_nodes_free(a, n);
-                return r;
-        }
-        *ret = a;
-        *ret_n = n;
-        return 0;
+        return store_collect(st, sizeof **ret, read_node_row, NULL, store_nodes_free_rows, "nodes", (void **) ret,
+                             ret_n, err, errsz);
 }
 
 /* Why an UPDATE ... WHERE name = ? AND state != 'revoked' changed nothing. */
@@ -152,8 +142,8 @@ static int explain_no_change(Store *s, const char *name, char *err, size_t errsz
         if (r < 0)
                 return r;
         if (n->state == STORE_NODE_REVOKED)
-                return store_errorf(err, errsz, -EPERM, "node %s: revoked", name);
-        return store_errorf(err, errsz, -EIO, "node %s: not updated", name);
+                return errorf(err, errsz, -EPERM, "node %s: revoked", name);
+        return errorf(err, errsz, -EIO, "node %s: not updated", name);
 }
 
 /* Normalises a certificate serial: lowercase hex, no leading zeros. */
@@ -161,19 +151,18 @@ static int normalize_serial(const char *in, char out[static STORE_SERIAL_MAX + 1
         size_t n;
 
         if (isempty(in))
-                return store_errorf(err, errsz, -EINVAL, "certificate serial: must not be empty");
+                return errorf(err, errsz, -EINVAL, "certificate serial: must not be empty");
         while (in[0] == '0' && in[1])
                 in++;
         n = strnlen(in, STORE_SERIAL_MAX + 1);
         if (n > STORE_SERIAL_MAX)
-                return store_errorf(err, errsz, -EINVAL, "certificate serial: more than %d hex digits",
-                                    STORE_SERIAL_MAX);
+                return errorf(err, errsz, -EINVAL, "certificate serial: more than %d hex digits", STORE_SERIAL_MAX);
         for (size_t i = 0; i < n; i++) {
                 char c = in[i];
                 if (c >= 'A' && c <= 'F')
                         c = (char) (c - 'A' + 'a');
                 if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
-                        return store_errorf(err, errsz, -EINVAL, "certificate serial: not hex");
+                        return errorf(err, errsz, -EINVAL, "certificate serial: not hex");
                 out[i] = c;
         }
         out[n] = '\0';
@@ -231,7 +220,7 @@ int store_node_enroll(Store *s, const char *name, StoreZone zone, const StoreAct
         if (r < 0)
                 return r;
         if (!store_zone_to_string(zone))
-                return store_errorf(err, errsz, -EINVAL, "zone: must be private or public");
+                return errorf(err, errsz, -EINVAL, "zone: must be private or public");
         r = store_check_actor(actor, err, errsz);
         if (r < 0)
                 return r;
@@ -245,7 +234,7 @@ int store_node_enroll(Store *s, const char *name, StoreZone zone, const StoreAct
                 return r;
         detail = cJSON_CreateObject();
         if (!detail)
-                return store_errorf(err, errsz, -ENOMEM, "node: out of memory");
+                return errorf(err, errsz, -ENOMEM, "node: out of memory");
 
         if (old) {
                 snprintf(id, sizeof id, "%s", old->id);
@@ -272,7 +261,7 @@ int store_node_enroll(Store *s, const char *name, StoreZone zone, const StoreAct
                     (old->zone != zone &&
                      !cJSON_AddStringToObject(detail, "previous_zone", store_zone_to_string(old->zone) ?: "?")) ||
                     (old->cert_serial && !cJSON_AddStringToObject(detail, "revoked_serial", old->cert_serial)))
-                        return store_errorf(err, errsz, -ENOMEM, "node: out of memory");
+                        return errorf(err, errsz, -ENOMEM, "node: out of memory");
         } else {
                 int64_t count;
 
@@ -280,11 +269,11 @@ int store_node_enroll(Store *s, const char *name, StoreZone zone, const StoreAct
                 if (r < 0)
                         return r;
                 if (count >= (int64_t) s->limits.max_nodes)
-                        return store_errorf(err, errsz, -E2BIG, "too many nodes (limit %u): delete revoked ones",
-                                            s->limits.max_nodes);
+                        return errorf(err, errsz, -E2BIG, "too many nodes (limit %u): delete revoked ones",
+                                      s->limits.max_nodes);
                 r = store_random_uuid(id);
                 if (r < 0)
-                        return store_errorf(err, errsz, r, "node id: no random bytes: %s", strerror(-r));
+                        return errorf(err, errsz, r, "node id: no random bytes: %s", strerror(-r));
                 r = store_prepare(
                         s->db,
                         "INSERT INTO nodes (id, name, zone, state, enrolled_at) VALUES (?, ?, ?, 'enrolled', ?)", &st,
@@ -300,7 +289,7 @@ int store_node_enroll(Store *s, const char *name, StoreZone zone, const StoreAct
         }
         if (!cJSON_AddStringToObject(detail, "id", id) ||
             !cJSON_AddStringToObject(detail, "zone", store_zone_to_string(zone)))
-                return store_errorf(err, errsz, -ENOMEM, "node: out of memory");
+                return errorf(err, errsz, -ENOMEM, "node: out of memory");
         r = store_audit_record(s, actor, "node.enroll", name, detail, err, errsz);
         if (r < 0)
                 return r;
@@ -332,7 +321,7 @@ int store_node_set_cert(Store *s, const char *name, const char *serial, uint64_t
         if (r < 0)
                 return r;
         if (not_after == 0 || not_after > INT64_MAX)
-                return store_errorf(err, errsz, -EINVAL, "certificate not-after: out of range");
+                return errorf(err, errsz, -EINVAL, "certificate not-after: out of range");
         r = store_tx_begin(s, &tx, err, errsz);
         if (r < 0)
                 return r;
@@ -340,12 +329,12 @@ int store_node_set_cert(Store *s, const char *name, const char *serial, uint64_t
         if (r < 0)
                 return r;
         if (n->state == STORE_NODE_REVOKED)
-                return store_errorf(err, errsz, -EPERM, "node %s: revoked", name);
+                return errorf(err, errsz, -EPERM, "node %s: revoked", name);
         r = store_count(s, "SELECT count(*) FROM revoked_certs WHERE serial = ?", &revoked, err, errsz, "t", norm);
         if (r < 0)
                 return r;
         if (revoked > 0)
-                return store_errorf(err, errsz, -EPERM, "certificate serial %s: revoked", norm);
+                return errorf(err, errsz, -EPERM, "certificate serial %s: revoked", norm);
         r = store_prepare(s->db, "UPDATE nodes SET cert_serial = ?, cert_not_after = ? WHERE id = ?", &st, err, errsz);
         if (r < 0)
                 return r;
@@ -380,9 +369,9 @@ int store_node_set_state(Store *s, const char *name, StoreNodeState state, char 
         if (r < 0)
                 return r;
         if (!store_node_state_to_string(state))
-                return store_errorf(err, errsz, -EINVAL, "node state: out of range");
+                return errorf(err, errsz, -EINVAL, "node state: out of range");
         if (state == STORE_NODE_REVOKED)
-                return store_errorf(err, errsz, -EINVAL, "node %s: revocation goes through store_node_revoke", name);
+                return errorf(err, errsz, -EINVAL, "node %s: revocation goes through store_node_revoke", name);
         r = store_tx_begin(s, &tx, err, errsz);
         if (r < 0)
                 return r;
@@ -390,12 +379,12 @@ int store_node_set_state(Store *s, const char *name, StoreNodeState state, char 
         if (r < 0)
                 return r;
         if (n->state == STORE_NODE_REVOKED)
-                return store_errorf(err, errsz, -EPERM, "node %s: revoked", name);
+                return errorf(err, errsz, -EPERM, "node %s: revoked", name);
         if (n->state == state)
                 return 0; /* the cleanup ends the (empty) transaction */
         if (!transition_ok(n->state, state))
-                return store_errorf(err, errsz, -EINVAL, "node %s: cannot go from %s to %s", name,
-                                    store_node_state_to_string(n->state), store_node_state_to_string(state));
+                return errorf(err, errsz, -EINVAL, "node %s: cannot go from %s to %s", name,
+                              store_node_state_to_string(n->state), store_node_state_to_string(state));
         r = exec_text(s, "UPDATE nodes SET state = ? WHERE id = ?", store_node_state_to_string(state), n->id, err,
                       errsz);
         if (r < 0)
@@ -483,10 +472,10 @@ int store_node_set_labels(Store *s, const char *name, const char *labels_json, c
         if (r < 0)
                 return r;
         if (sqlite3_changes(s->db) == 0)
-                return store_errorf(err, errsz, -ENOENT, "node %s: not found", name);
+                return errorf(err, errsz, -ENOENT, "node %s: not found", name);
         detail = cJSON_CreateObject();
         if (!detail || !cJSON_AddItemToObject(detail, "labels", cJSON_Parse(labels)))
-                return store_errorf(err, errsz, -ENOMEM, "node: out of memory");
+                return errorf(err, errsz, -ENOMEM, "node: out of memory");
         r = store_audit_record(s, actor, "node.labels", name, detail, err, errsz);
         if (r < 0)
                 return r;
@@ -521,7 +510,7 @@ int store_node_revoke(Store *s, const char *name, const char *reason, const Stor
         if (r < 0)
                 return r;
         if (n->state == STORE_NODE_REVOKED)
-                return store_errorf(err, errsz, -EALREADY, "node %s: already revoked", name);
+                return errorf(err, errsz, -EALREADY, "node %s: already revoked", name);
         r = store_prepare(s->db, "UPDATE nodes SET state = 'revoked', revoked_at = ? WHERE id = ?", &st, err, errsz);
         if (r < 0)
                 return r;
@@ -538,7 +527,7 @@ int store_node_revoke(Store *s, const char *name, const char *reason, const Stor
         if (!detail || !cJSON_AddStringToObject(detail, "id", n->id) ||
             (n->cert_serial && !cJSON_AddStringToObject(detail, "serial", n->cert_serial)) ||
             !cJSON_AddStringToObject(detail, "reason", reason))
-                return store_errorf(err, errsz, -ENOMEM, "node: out of memory");
+                return errorf(err, errsz, -ENOMEM, "node: out of memory");
         r = store_audit_record(s, actor, "node.revoke", name, detail, err, errsz);
         if (r < 0)
                 return r;
@@ -566,13 +555,13 @@ int store_node_delete(Store *s, const char *name, const StoreActor *actor, char 
         if (r < 0)
                 return r;
         if (n->state != STORE_NODE_REVOKED)
-                return store_errorf(err, errsz, -EBUSY, "node %s: revoke it before deleting it", name);
+                return errorf(err, errsz, -EBUSY, "node %s: revoke it before deleting it", name);
         r = exec_text(s, "DELETE FROM nodes WHERE id = ?", n->id, NULL, err, errsz);
         if (r < 0)
                 return r;
         detail = cJSON_CreateObject();
         if (!detail || !cJSON_AddStringToObject(detail, "id", n->id))
-                return store_errorf(err, errsz, -ENOMEM, "node: out of memory");
+                return errorf(err, errsz, -ENOMEM, "node: out of memory");
         r = store_audit_record(s, actor, "node.delete", name, detail, err, errsz);
         if (r < 0)
                 return r;
@@ -596,10 +585,23 @@ int store_cert_serial_is_revoked(Store *s, const char *serial, bool *ret, char *
         return 0;
 }
 
+static int read_revoked_cert(sqlite3_stmt *st, void *row, void *userdata) {
+        StoreRevokedCert *c = row;
+
+        c->revoked_at = store_column_u64(st, 3);
+        c->not_after = store_column_u64(st, 5);
+        if (store_column_strdup(st, 0, &c->serial) < 0 || store_column_strdup(st, 1, &c->node_id) < 0 ||
+            store_column_strdup(st, 2, &c->node_name) < 0 || store_column_strdup(st, 4, &c->reason) < 0)
+                return -ENOMEM;
+        return 0;
+}
+
+static void revoked_certs_free_rows(void *a, size_t n) {
+        store_revoked_certs_free(a, n);
+}
+
 int store_revoked_cert_list(Store *s, StoreRevokedCert **ret, size_t *ret_n, char *err, size_t errsz) {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
-        StoreRevokedCert *a = NULL;
-        size_t n = 0, cap = 0;
         int r;
 
         if (!s || !ret || !ret_n)
@@ -610,27 +612,6 @@ int store_revoked_cert_list(Store *s, StoreRevokedCert **ret, size_t *ret_n, cha
                           &st, err, errsz);
         if (r < 0)
                 return r;
-        while ((r = store_step(st, err, errsz)) > 0) {
-                StoreRevokedCert *c;
-
-                if (store_grow((void **) &a, &cap, n + 1, sizeof *a) < 0) {
-                        r = store_errorf(err, errsz, -ENOMEM, "revoked certificates: out of memory");
-                        break;
-                }
-                c = &a[n++];
-                c->revoked_at = store_column_u64(st, 3);
-                c->not_after = store_column_u64(st, 5);
-                if (store_column_strdup(st, 0, &c->serial) < 0 || store_column_strdup(st, 1, &c->node_id) < 0 ||
-                    store_column_strdup(st, 2, &c->node_name) < 0 || store_column_strdup(st, 4, &c->reason) < 0) {
-                        r = store_errorf(err, errsz, -ENOMEM, "revoked certificates: out of memory");
-                        break;
-                }
-        }
-        if (r < 0) {
-                store_revoked_certs_free(a, n);
-                return r;
-        }
-        *ret = a;
-        *ret_n = n;
-        return 0;
+        return store_collect(st, sizeof **ret, read_revoked_cert, NULL, revoked_certs_free_rows,
+                             "revoked certificates", (void **) ret, ret_n, err, errsz);
 }

@@ -118,6 +118,13 @@ static const char *const migrations[] = {
         "        finished_at INTEGER);"
         "CREATE INDEX jobs_state ON jobs (state, created_at);"
         "CREATE INDEX jobs_key ON jobs (key_id, created_at);",
+
+        [4] = /* the routing rule set's versions of issue 6 (store-rules.h): append-only */
+        "CREATE TABLE rule_sets ("
+        "        version INTEGER PRIMARY KEY CHECK (version >= 1),"
+        "        document TEXT NOT NULL,"
+        "        actor TEXT NOT NULL,"
+        "        created_at INTEGER NOT NULL);",
 };
 
 _Static_assert(ELEMENTSOF(migrations) == STORE_SCHEMA_VERSION + 1, "one migration per schema version");
@@ -138,11 +145,11 @@ int store_schema_read_version(sqlite3 *db, unsigned *ret, char *err, size_t errs
         if (r < 0)
                 return r;
         if (r == 0)
-                return store_errorf(err, errsz, -EIO, "schema probe: no row");
+                return errorf(err, errsz, -EIO, "schema probe: no row");
         if (sqlite3_column_int64(probe, 0) == 0) {
                 if (sqlite3_column_int64(probe, 1) > 0)
-                        return store_errorf(err, errsz, -EBADMSG,
-                                            "not a sluice database: it has tables but no schema_version");
+                        return errorf(err, errsz, -EBADMSG,
+                                      "not a sluice database: it has tables but no schema_version");
                 *ret = 0;
                 return 0;
         }
@@ -154,17 +161,16 @@ int store_schema_read_version(sqlite3 *db, unsigned *ret, char *err, size_t errs
                 return r;
         v = r > 0 ? sqlite3_column_int64(st, 0) : 0;
         if (v < 0 || v > UINT32_MAX)
-                return store_errorf(err, errsz, -EBADMSG, "schema_version holds an invalid version %lld",
-                                    (long long) v);
+                return errorf(err, errsz, -EBADMSG, "schema_version holds an invalid version %lld", (long long) v);
         *ret = (unsigned) v;
         return 0;
 }
 
 static int refuse_newer(unsigned v, char *err, size_t errsz) {
-        return store_errorf(err, errsz, -EPROTONOSUPPORT,
-                            "database schema version %u is newer than this build understands (%u): "
-                            "run a newer sluice-controller, or restore a backup",
-                            v, STORE_SCHEMA_VERSION);
+        return errorf(err, errsz, -EPROTONOSUPPORT,
+                      "database schema version %u is newer than this build understands (%u): "
+                      "run a newer sluice-controller, or restore a backup",
+                      v, STORE_SCHEMA_VERSION);
 }
 
 static int apply(sqlite3 *db, unsigned n, char *err, size_t errsz) {
@@ -186,12 +192,12 @@ static int apply(sqlite3 *db, unsigned n, char *err, size_t errsz) {
         }
         if (v < n) {
                 if (v != n - 1) {
-                        r = store_errorf(err, errsz, -EIO, "migration %u: database is at version %u", n, v);
+                        r = errorf(err, errsz, -EIO, "migration %u: database is at version %u", n, v);
                         goto rollback;
                 }
                 r = store_exec(db, migrations[n], e, sizeof e);
                 if (r < 0) {
-                        r = store_errorf(err, errsz, r, "migration %u: %s", n, e);
+                        r = errorf(err, errsz, r, "migration %u: %s", n, e);
                         goto rollback;
                 }
                 r = store_prepare(db, "INSERT INTO schema_version (version, applied_at) VALUES (?, ?)", &st, err,
@@ -207,7 +213,7 @@ static int apply(sqlite3 *db, unsigned n, char *err, size_t errsz) {
         }
         r = store_exec(db, "COMMIT", e, sizeof e);
         if (r < 0) {
-                r = store_errorf(err, errsz, r, "migration %u: %s", n, e);
+                r = errorf(err, errsz, r, "migration %u: %s", n, e);
                 goto rollback;
         }
         return 0;
@@ -222,9 +228,9 @@ int store_schema_migrate(sqlite3 *db, unsigned target, unsigned *ret_version, ch
         int r;
 
         if (target > STORE_SCHEMA_VERSION)
-                return store_errorf(err, errsz, -EINVAL, "no migration to version %u", target);
+                return errorf(err, errsz, -EINVAL, "no migration to version %u", target);
         if (!sqlite3_get_autocommit(db))
-                return store_errorf(err, errsz, -EBUSY, "migration inside an open transaction");
+                return errorf(err, errsz, -EBUSY, "migration inside an open transaction");
         r = store_schema_read_version(db, &v, err, errsz);
         if (r < 0)
                 return r;

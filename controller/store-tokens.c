@@ -37,6 +37,10 @@ static int read_token(sqlite3_stmt *st, int first, StoreJoinToken *t) {
         return 0;
 }
 
+static int read_token_row(sqlite3_stmt *st, void *row, void *userdata) {
+        return read_token(st, 0, row);
+}
+
 static int dup_token(const StoreJoinToken *t, StoreJoinToken **ret) {
         StoreJoinToken *c = calloc(1, sizeof *c);
 
@@ -73,24 +77,24 @@ int store_join_token_create(Store *s, const char *node_name, StoreZone zone, uin
         if (r < 0)
                 return r;
         if (!store_zone_to_string(zone))
-                return store_errorf(err, errsz, -EINVAL, "zone: must be private or public");
+                return errorf(err, errsz, -EINVAL, "zone: must be private or public");
         if (ttl_usec == 0)
                 ttl_usec = STORE_JOIN_TOKEN_TTL_DEFAULT;
         if (ttl_usec < STORE_JOIN_TOKEN_TTL_MIN || ttl_usec > STORE_JOIN_TOKEN_TTL_MAX)
-                return store_errorf(err, errsz, -EINVAL, "ttl: must be between 1s and 7d");
+                return errorf(err, errsz, -EINVAL, "ttl: must be between 1s and 7d");
         r = store_check_actor(actor, err, errsz);
         if (r < 0)
                 return r;
 
         r = store_random_id(id);
         if (r < 0)
-                return store_errorf(err, errsz, r, "join token: no random bytes: %s", strerror(-r));
+                return errorf(err, errsz, r, "join token: no random bytes: %s", strerror(-r));
         r = store_random_secret(STORE_JOIN_TOKEN_PREFIX, &secret);
         if (r < 0)
-                return store_errorf(err, errsz, r, "join token: no random bytes: %s", strerror(-r));
+                return errorf(err, errsz, r, "join token: no random bytes: %s", strerror(-r));
         r = store_sha256(secret, strlen(secret), hash);
         if (r < 0)
-                return store_errorf(err, errsz, r, "join token: SHA-256 failed");
+                return errorf(err, errsz, r, "join token: SHA-256 failed");
 
         r = store_tx_begin(s, &tx, err, errsz);
         if (r < 0)
@@ -112,9 +116,9 @@ int store_join_token_create(Store *s, const char *node_name, StoreZone zone, uin
         if (r < 0)
                 return r;
         if (live >= (int64_t) s->limits.max_join_tokens)
-                return store_errorf(err, errsz, -E2BIG,
-                                    "too many unused join tokens (limit %u): delete some or let them expire",
-                                    s->limits.max_join_tokens);
+                return errorf(err, errsz, -E2BIG,
+                              "too many unused join tokens (limit %u): delete some or let them expire",
+                              s->limits.max_join_tokens);
 
         r = store_prepare(s->db,
                           "INSERT INTO join_tokens (id, hash, node_name, zone, created_at, expires_at, created_by) "
@@ -134,7 +138,7 @@ int store_join_token_create(Store *s, const char *node_name, StoreZone zone, uin
         if (!detail || !cJSON_AddStringToObject(detail, "id", id) ||
             !cJSON_AddStringToObject(detail, "zone", store_zone_to_string(zone)) ||
             !cJSON_AddStringToObject(detail, "expires_at", time_format_rfc3339(now + ttl_usec, when)))
-                return store_errorf(err, errsz, -ENOMEM, "join token: out of memory");
+                return errorf(err, errsz, -ENOMEM, "join token: out of memory");
         r = store_audit_record(s, actor, "join_token.create", node_name, detail, err, errsz);
         if (r < 0)
                 return r;
@@ -150,7 +154,7 @@ int store_join_token_create(Store *s, const char *node_name, StoreZone zone, uin
                 };
                 r = dup_token(&t, ret_info);
                 if (r < 0)
-                        return store_errorf(err, errsz, r, "join token: out of memory");
+                        return errorf(err, errsz, r, "join token: out of memory");
         }
         r = store_tx_commit(&tx, err, errsz);
         if (r < 0) {
@@ -175,13 +179,13 @@ int store_join_token_redeem(Store *s, const char *token, const char *node_name, 
         if (!s)
                 return -EINVAL;
         if (zone >= 0 && !store_zone_to_string(zone))
-                return store_errorf(err, errsz, -EINVAL, "zone: must be private or public");
+                return errorf(err, errsz, -EINVAL, "zone: must be private or public");
         r = store_check_presented("join token", token, STORE_JOIN_TOKEN_PREFIX, err, errsz);
         if (r < 0)
                 return r;
         r = store_sha256(token, strlen(token), hash);
         if (r < 0)
-                return store_errorf(err, errsz, r, "join token: SHA-256 failed");
+                return errorf(err, errsz, r, "join token: SHA-256 failed");
 
         /* BEGIN IMMEDIATE: concurrent redeemers queue here, so the check and the update are one step */
         r = store_tx_begin(s, &tx, err, errsz);
@@ -198,22 +202,22 @@ int store_join_token_redeem(Store *s, const char *token, const char *node_name, 
         if (r < 0)
                 return r;
         if (r == 0 || sqlite3_column_bytes(sel, 0) != 32 || CRYPTO_memcmp(sqlite3_column_blob(sel, 0), hash, 32) != 0)
-                return store_errorf(err, errsz, -ENOENT, "unknown join token");
+                return errorf(err, errsz, -ENOENT, "unknown join token");
         if (read_token(sel, 1, &t) < 0)
-                return store_errorf(err, errsz, -ENOMEM, "join token: out of memory");
+                return errorf(err, errsz, -ENOMEM, "join token: out of memory");
 
         if (t.used_at)
-                return store_errorf(err, errsz, -EALREADY, "join token %s: already used (at %s)", t.id,
-                                    time_format_rfc3339(t.used_at, when));
+                return errorf(err, errsz, -EALREADY, "join token %s: already used (at %s)", t.id,
+                              time_format_rfc3339(t.used_at, when));
         if (t.expires_at <= now)
-                return store_errorf(err, errsz, -ETIMEDOUT, "join token %s: expired (at %s)", t.id,
-                                    time_format_rfc3339(t.expires_at, when));
+                return errorf(err, errsz, -ETIMEDOUT, "join token %s: expired (at %s)", t.id,
+                              time_format_rfc3339(t.expires_at, when));
         if (node_name && !streq(node_name, t.node_name))
-                return store_errorf(err, errsz, -EPERM, "join token %s: issued for node \"%s\", not this node", t.id,
-                                    t.node_name);
+                return errorf(err, errsz, -EPERM, "join token %s: issued for node \"%s\", not this node", t.id,
+                              t.node_name);
         if (zone >= 0 && zone != t.zone)
-                return store_errorf(err, errsz, -EPERM, "join token %s: issued for zone %s, not %s", t.id,
-                                    store_zone_to_string(t.zone) ?: "?", store_zone_to_string(zone));
+                return errorf(err, errsz, -EPERM, "join token %s: issued for zone %s, not %s", t.id,
+                              store_zone_to_string(t.zone) ?: "?", store_zone_to_string(zone));
 
         r = store_prepare(s->db, "UPDATE join_tokens SET used_at = ? WHERE id = ? AND used_at IS NULL", &upd, err,
                           errsz);
@@ -226,7 +230,7 @@ int store_join_token_redeem(Store *s, const char *token, const char *node_name, 
         if (r < 0)
                 return r;
         if (sqlite3_changes(s->db) != 1)
-                return store_errorf(err, errsz, -EALREADY, "join token %s: already used", t.id);
+                return errorf(err, errsz, -EALREADY, "join token %s: already used", t.id);
         t.used_at = now;
         r = store_tx_commit(&tx, err, errsz);
         if (r < 0)
@@ -234,7 +238,7 @@ int store_join_token_redeem(Store *s, const char *token, const char *node_name, 
         if (ret) {
                 StoreJoinToken *c = calloc(1, sizeof *c);
                 if (!c)
-                        return store_errorf(err, errsz, -ENOMEM, "join token: out of memory");
+                        return errorf(err, errsz, -ENOMEM, "join token: out of memory");
                 *c = t;
                 t = (StoreJoinToken){};
                 *ret = c;
@@ -268,7 +272,7 @@ int store_join_token_delete(Store *s, const char *id, const StoreActor *actor, c
         if (r < 0)
                 return r;
         if (sqlite3_changes(s->db) == 0)
-                return store_errorf(err, errsz, -ENOENT, "join token %s: not found", id);
+                return errorf(err, errsz, -ENOENT, "join token %s: not found", id);
         r = store_audit_record(s, actor, "join_token.delete", id, NULL, err, errsz);
         if (r < 0)
                 return r;
@@ -277,8 +281,6 @@ int store_join_token_delete(Store *s, const char *id, const StoreActor *actor, c
 
 int store_join_token_list(Store *s, StoreJoinToken **ret, size_t *ret_n, char *err, size_t errsz) {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
-        StoreJoinToken *a = NULL;
-        size_t n = 0, cap = 0;
         int r;
 
         if (!s || !ret || !ret_n)
@@ -290,18 +292,6 @@ int store_join_token_list(Store *s, StoreJoinToken **ret, size_t *ret_n, char *e
         r = store_bind(st, err, errsz, "i", (int64_t) STORE_JOIN_TOKEN_LIST_MAX);
         if (r < 0)
                 return r;
-        while ((r = store_step(st, err, errsz)) > 0) {
-                if (store_grow((void **) &a, &cap, n + 1, sizeof *a) < 0 || read_token(st, 0, &a[n]) < 0) {
-                        r = store_errorf(err, errsz, -ENOMEM, "join tokens: out of memory");
-                        break;
-                }
-                n++;
-        }
-        if (r < 0) {
-                store_join_tokens_free(a, n);
-                return r;
-        }
-        *ret = a;
-        *ret_n = n;
-        return 0;
+        return store_collect(st, sizeof **ret, read_token_row, NULL, store_join_tokens_free_rows, "join tokens",
+                             (void **) ret, ret_n, err, errsz);
 }

@@ -28,17 +28,6 @@ StoreZone store_zone_from_string(const char *s) {
         return (StoreZone) string_table_lookup(zone_names, _STORE_ZONE_MAX, s);
 }
 
-int store_errorf(char *err, size_t errsz, int r, const char *fmt, ...) {
-        va_list ap;
-
-        if (err && errsz > 0) {
-                va_start(ap, fmt);
-                (void) vsnprintf(err, errsz, fmt, ap);
-                va_end(ap);
-        }
-        return r;
-}
-
 static int errno_from_sqlite(sqlite3 *db, int rc) {
         switch (rc) {
         case SQLITE_CONSTRAINT_UNIQUE:
@@ -83,8 +72,8 @@ static int errno_from_sqlite(sqlite3 *db, int rc) {
 
 int store_sqlite_error(sqlite3 *db, int rc, const char *what, char *err, size_t errsz) {
         /* sqlite3_errmsg describes the last call on db, which is the one that returned rc */
-        return store_errorf(err, errsz, errno_from_sqlite(db, rc), "%s: %s", what,
-                            db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+        return errorf(err, errsz, errno_from_sqlite(db, rc), "%s: %s", what,
+                      db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
 }
 
 int store_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **ret, char *err, size_t errsz) {
@@ -225,6 +214,31 @@ int store_grow(void **array, size_t *allocated, size_t need, size_t elem_size) {
         return 0;
 }
 
+int store_collect(sqlite3_stmt *st, size_t row_size, int (*read_row)(sqlite3_stmt *st, void *row, void *userdata),
+                  void *userdata, void (*free_rows)(void *rows, size_t n), const char *what, void **ret, size_t *ret_n,
+                  char *err, size_t errsz) {
+        void *a = NULL;
+        size_t n = 0, allocated = 0;
+        int r;
+
+        while ((r = store_step(st, err, errsz)) > 0) {
+                r = store_grow(&a, &allocated, n + 1, row_size);
+                if (r >= 0) /* counted before it is read: free_rows frees a row read in part */
+                        r = read_row(st, (char *) a + n++ * row_size, userdata);
+                if (r < 0) {
+                        r = errorf(err, errsz, r, "%s: %s", what, r == -ENOMEM ? "out of memory" : "malformed row");
+                        break;
+                }
+        }
+        if (r < 0) {
+                free_rows(a, n);
+                return r;
+        }
+        *ret = a;
+        *ret_n = n;
+        return 0;
+}
+
 int store_column_strdup(sqlite3_stmt *st, int i, char **ret) {
         const unsigned char *v = sqlite3_column_text(st, i);
         char *s;
@@ -261,7 +275,7 @@ int store_count(Store *s, const char *sql, int64_t *ret, char *err, size_t errsz
         if (r < 0)
                 return r;
         if (r == 0)
-                return store_errorf(err, errsz, -EIO, "count: no row");
+                return errorf(err, errsz, -EIO, "count: no row");
         *ret = sqlite3_column_int64(st, 0);
         return 0;
 }
@@ -283,7 +297,7 @@ int store_tx_commit(StoreTx *tx, char *err, size_t errsz) {
         int r;
 
         if (!tx->open)
-                return store_errorf(err, errsz, -EINVAL, "no transaction open");
+                return errorf(err, errsz, -EINVAL, "no transaction open");
         r = store_exec(tx->store->db, tx->savepoint ? "RELEASE store_op" : "COMMIT", err, errsz);
         if (r < 0)
                 return r; /* still open: the cleanup rolls it back */
@@ -305,7 +319,7 @@ int store_begin(Store *s, char *err, size_t errsz) {
         if (!s)
                 return -EINVAL;
         if (!sqlite3_get_autocommit(s->db))
-                return store_errorf(err, errsz, -EBUSY, "a transaction is already open");
+                return errorf(err, errsz, -EBUSY, "a transaction is already open");
         return store_exec(s->db, "BEGIN IMMEDIATE", err, errsz);
 }
 
@@ -315,7 +329,7 @@ int store_commit(Store *s, char *err, size_t errsz) {
         if (!s)
                 return -EINVAL;
         if (sqlite3_get_autocommit(s->db))
-                return store_errorf(err, errsz, -EINVAL, "no transaction open");
+                return errorf(err, errsz, -EINVAL, "no transaction open");
         r = store_exec(s->db, "COMMIT", err, errsz);
         if (r < 0)
                 (void) sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
@@ -340,12 +354,12 @@ int store_check_name(const char *field, const char *v, bool model, char *err, si
         size_t n;
 
         if (isempty(v))
-                return store_errorf(err, errsz, -EINVAL, "%s: must not be empty", field);
+                return errorf(err, errsz, -EINVAL, "%s: must not be empty", field);
         n = strnlen(v, STORE_NAME_MAX + 1);
         if (n > STORE_NAME_MAX)
-                return store_errorf(err, errsz, -EINVAL, "%s: longer than %d bytes", field, STORE_NAME_MAX);
+                return errorf(err, errsz, -EINVAL, "%s: longer than %d bytes", field, STORE_NAME_MAX);
         if (!is_alnum(v[0]))
-                return store_errorf(err, errsz, -EINVAL, "%s: must start with a letter or digit", field);
+                return errorf(err, errsz, -EINVAL, "%s: must start with a letter or digit", field);
         for (size_t i = 1; i < n; i++) {
                 char c = v[i];
                 if (is_alnum(c) || c == '.' || c == '_' || c == '-')
@@ -353,11 +367,10 @@ int store_check_name(const char *field, const char *v, bool model, char *err, si
                 if (model && (c == ':' || c == '/' || c == '@' || c == '+'))
                         continue;
                 if ((unsigned char) c < 0x20 || (unsigned char) c >= 0x7f)
-                        return store_errorf(err, errsz, -EINVAL, "%s: byte 0x%02x at offset %zu is not allowed (%s)",
-                                            field, (unsigned char) c, i,
-                                            model ? "A-Z a-z 0-9 . _ - : / @ +" : "A-Z a-z 0-9 . _ -");
-                return store_errorf(err, errsz, -EINVAL, "%s: character '%c' is not allowed (%s)", field, c,
-                                    model ? "A-Z a-z 0-9 . _ - : / @ +" : "A-Z a-z 0-9 . _ -");
+                        return errorf(err, errsz, -EINVAL, "%s: byte 0x%02x at offset %zu is not allowed (%s)", field,
+                                      (unsigned char) c, i, model ? "A-Z a-z 0-9 . _ - : / @ +" : "A-Z a-z 0-9 . _ -");
+                return errorf(err, errsz, -EINVAL, "%s: character '%c' is not allowed (%s)", field, c,
+                              model ? "A-Z a-z 0-9 . _ - : / @ +" : "A-Z a-z 0-9 . _ -");
         }
         return 0;
 }
@@ -366,13 +379,13 @@ int store_check_text(const char *field, const char *v, size_t max, char *err, si
         size_t n;
 
         if (isempty(v))
-                return store_errorf(err, errsz, -EINVAL, "%s: must not be empty", field);
+                return errorf(err, errsz, -EINVAL, "%s: must not be empty", field);
         n = strnlen(v, max + 1);
         if (n > max)
-                return store_errorf(err, errsz, -E2BIG, "%s: longer than %zu bytes", field, max);
+                return errorf(err, errsz, -E2BIG, "%s: longer than %zu bytes", field, max);
         for (size_t i = 0; i < n; i++)
                 if ((unsigned char) v[i] < 0x20 || v[i] == 0x7f)
-                        return store_errorf(err, errsz, -EINVAL, "%s: control character at offset %zu", field, i);
+                        return errorf(err, errsz, -EINVAL, "%s: control character at offset %zu", field, i);
         return 0;
 }
 
@@ -380,26 +393,25 @@ int store_check_actor(const StoreActor *a, char *err, size_t errsz) {
         size_t n;
 
         if (!a || isempty(a->key_id))
-                return store_errorf(err, errsz, -EINVAL, "actor: a key id is required to record the change");
+                return errorf(err, errsz, -EINVAL, "actor: a key id is required to record the change");
         n = strnlen(a->key_id, STORE_ACTOR_MAX + 1);
         if (n > STORE_ACTOR_MAX)
-                return store_errorf(err, errsz, -EINVAL, "actor: longer than %d bytes", STORE_ACTOR_MAX);
+                return errorf(err, errsz, -EINVAL, "actor: longer than %d bytes", STORE_ACTOR_MAX);
         for (size_t i = 0; i < n; i++) {
                 char c = a->key_id[i];
                 if (!is_alnum(c) && c != '.' && c != '_' && c != ':' && c != '-')
-                        return store_errorf(err, errsz, -EINVAL, "actor: byte 0x%02x at offset %zu is not allowed",
-                                            (unsigned char) c, i);
+                        return errorf(err, errsz, -EINVAL, "actor: byte 0x%02x at offset %zu is not allowed",
+                                      (unsigned char) c, i);
         }
         if (!a->request_id)
                 return 0;
         n = strnlen(a->request_id, STORE_REQUEST_ID_MAX + 1);
         if (n == 0 || n > STORE_REQUEST_ID_MAX)
-                return store_errorf(err, errsz, -EINVAL, "request id: must be 1..%d bytes", STORE_REQUEST_ID_MAX);
+                return errorf(err, errsz, -EINVAL, "request id: must be 1..%d bytes", STORE_REQUEST_ID_MAX);
         for (size_t i = 0; i < n; i++)
                 if ((unsigned char) a->request_id[i] <= 0x20 || (unsigned char) a->request_id[i] >= 0x7f)
-                        return store_errorf(err, errsz, -EINVAL,
-                                            "request id: byte 0x%02x at offset %zu is not allowed",
-                                            (unsigned char) a->request_id[i], i);
+                        return errorf(err, errsz, -EINVAL, "request id: byte 0x%02x at offset %zu is not allowed",
+                                      (unsigned char) a->request_id[i], i);
         return 0;
 }
 
@@ -412,31 +424,30 @@ static int check_labels(const char *field, const cJSON *obj, char *err, size_t e
                 size_t klen = k ? strlen(k) : 0;
 
                 if (++n > STORE_LABELS_MAX)
-                        return store_errorf(err, errsz, -E2BIG, "%s: more than %d labels", field, STORE_LABELS_MAX);
+                        return errorf(err, errsz, -E2BIG, "%s: more than %d labels", field, STORE_LABELS_MAX);
                 if (klen == 0 || klen > STORE_LABEL_KEY_MAX)
-                        return store_errorf(err, errsz, -EINVAL, "%s: a label key must be 1..%d bytes", field,
-                                            STORE_LABEL_KEY_MAX);
+                        return errorf(err, errsz, -EINVAL, "%s: a label key must be 1..%d bytes", field,
+                                      STORE_LABEL_KEY_MAX);
                 if (!is_alnum(k[0]))
-                        return store_errorf(err, errsz, -EINVAL,
-                                            "%s.%s: a label key must start with a letter or digit", field, k);
+                        return errorf(err, errsz, -EINVAL, "%s.%s: a label key must start with a letter or digit",
+                                      field, k);
                 for (size_t i = 1; i < klen; i++)
                         if (!is_alnum(k[i]) && !strchr("._/-", k[i]))
-                                return store_errorf(err, errsz, -EINVAL,
-                                                    "%s: label key \"%.*s\": character 0x%02x is not allowed "
-                                                    "(A-Z a-z 0-9 . _ / -)",
-                                                    field, (int) klen, k, (unsigned char) k[i]);
+                                return errorf(err, errsz, -EINVAL,
+                                              "%s: label key \"%.*s\": character 0x%02x is not allowed "
+                                              "(A-Z a-z 0-9 . _ / -)",
+                                              field, (int) klen, k, (unsigned char) k[i]);
                 for (const cJSON *prev = obj->child; prev != item; prev = prev->next)
                         if (streq(prev->string, k))
-                                return store_errorf(err, errsz, -EINVAL, "%s.%s: duplicate label", field, k);
+                                return errorf(err, errsz, -EINVAL, "%s.%s: duplicate label", field, k);
                 if (!cJSON_IsString(item))
-                        return store_errorf(err, errsz, -EINVAL, "%s.%s: expected string", field, k);
+                        return errorf(err, errsz, -EINVAL, "%s.%s: expected string", field, k);
                 if (strlen(item->valuestring) > STORE_LABEL_VALUE_MAX)
-                        return store_errorf(err, errsz, -E2BIG, "%s.%s: value longer than %d bytes", field, k,
-                                            STORE_LABEL_VALUE_MAX);
+                        return errorf(err, errsz, -E2BIG, "%s.%s: value longer than %d bytes", field, k,
+                                      STORE_LABEL_VALUE_MAX);
                 for (const char *p = item->valuestring; *p; p++)
                         if ((unsigned char) *p < 0x20 || *p == 0x7f)
-                                return store_errorf(err, errsz, -EINVAL, "%s.%s: control character in value", field,
-                                                    k);
+                                return errorf(err, errsz, -EINVAL, "%s.%s: control character in value", field, k);
         }
         return 0;
 }
@@ -450,16 +461,16 @@ int store_canonical_object(const char *field, const char *json, size_t max, bool
         int r;
 
         if (!json)
-                return store_errorf(err, errsz, -EINVAL, "%s: missing", field);
+                return errorf(err, errsz, -EINVAL, "%s: missing", field);
         /* the compact form is rarely longer than the input; refuse huge input before parsing it */
         n = strnlen(json, 2 * max + 1);
         if (n > 2 * max)
-                return store_errorf(err, errsz, -E2BIG, "%s: longer than %zu bytes", field, max);
+                return errorf(err, errsz, -E2BIG, "%s: longer than %zu bytes", field, max);
         r = json_parse(json, n, &obj, jerr, sizeof jerr);
         if (r < 0)
-                return store_errorf(err, errsz, r, "%s: %s", field, jerr);
+                return errorf(err, errsz, r, "%s: %s", field, jerr);
         if (!cJSON_IsObject(obj))
-                return store_errorf(err, errsz, -EINVAL, "%s: expected a JSON object", field);
+                return errorf(err, errsz, -EINVAL, "%s: expected a JSON object", field);
         if (labels) {
                 r = check_labels(field, obj, err, errsz);
                 if (r < 0)
@@ -467,9 +478,9 @@ int store_canonical_object(const char *field, const char *json, size_t max, bool
         }
         r = json_print(obj, &out);
         if (r < 0)
-                return store_errorf(err, errsz, r, "%s: out of memory", field);
+                return errorf(err, errsz, r, "%s: out of memory", field);
         if (strlen(out) > max)
-                return store_errorf(err, errsz, -E2BIG, "%s: longer than %zu bytes", field, max);
+                return errorf(err, errsz, -E2BIG, "%s: longer than %zu bytes", field, max);
         *ret = TAKE_PTR(out);
         return 0;
 }
@@ -479,15 +490,15 @@ int store_check_presented(const char *what, const char *v, const char *prefix, c
         size_t n, plen = strlen(prefix);
 
         if (!v)
-                return store_errorf(err, errsz, -EINVAL, "malformed %s", what);
+                return errorf(err, errsz, -EINVAL, "malformed %s", what);
         n = strnlen(v, STORE_TOKEN_MAX + 1);
         if (n > STORE_TOKEN_MAX || n != plen + 43 || !strneq(v, prefix, plen))
-                return store_errorf(err, errsz, -EINVAL, "malformed %s", what);
+                return errorf(err, errsz, -EINVAL, "malformed %s", what);
         for (size_t i = plen; i < n; i++) {
                 char c = v[i];
                 if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
                       c == '_'))
-                        return store_errorf(err, errsz, -EINVAL, "malformed %s", what);
+                        return errorf(err, errsz, -EINVAL, "malformed %s", what);
         }
         return 0;
 }
@@ -633,11 +644,11 @@ static int configure(Store *s, char *err, size_t errsz) {
         /* the first read of the header: a file that is not SQLite fails here */
         r = pragma_text(s->db, "PRAGMA journal_mode=WAL", v, sizeof v, err, errsz);
         if (r == -EBADMSG)
-                return store_errorf(err, errsz, r, "not an SQLite database (%s)", sqlite3_errmsg(s->db));
+                return errorf(err, errsz, r, "not an SQLite database (%s)", sqlite3_errmsg(s->db));
         if (r < 0)
                 return r;
         if (!streq(v, "wal"))
-                return store_errorf(err, errsz, -EIO, "journal_mode=WAL refused (got \"%s\")", v);
+                return errorf(err, errsz, -EIO, "journal_mode=WAL refused (got \"%s\")", v);
         r = store_exec(s->db, "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON", err, errsz);
         if (r < 0)
                 return r;
@@ -645,12 +656,12 @@ static int configure(Store *s, char *err, size_t errsz) {
         if (r < 0)
                 return r;
         if (!streq(v, "2"))
-                return store_errorf(err, errsz, -EIO, "synchronous=FULL refused (got %s)", v);
+                return errorf(err, errsz, -EIO, "synchronous=FULL refused (got %s)", v);
         r = pragma_text(s->db, "PRAGMA foreign_keys", v, sizeof v, err, errsz);
         if (r < 0)
                 return r;
         if (!streq(v, "1"))
-                return store_errorf(err, errsz, -EIO, "this SQLite has no foreign key support");
+                return errorf(err, errsz, -EIO, "this SQLite has no foreign key support");
         return 0;
 }
 
@@ -660,26 +671,26 @@ int store_open(const char *path, Store **ret, char *err, size_t errsz) {
         int rc, r;
 
         if (isempty(path) || !ret)
-                return store_errorf(err, errsz, -EINVAL, "store: no database path");
+                return errorf(err, errsz, -EINVAL, "store: no database path");
         r = create_private_file(path);
         if (r < 0)
-                return store_errorf(err, errsz, r, "%s: cannot create: %s", path, strerror(-r));
+                return errorf(err, errsz, r, "%s: cannot create: %s", path, strerror(-r));
 
         s = calloc(1, sizeof *s);
         if (!s)
-                return store_errorf(err, errsz, -ENOMEM, "%s: out of memory", path);
+                return errorf(err, errsz, -ENOMEM, "%s: out of memory", path);
         s->limits = STORE_LIMITS_DEFAULT;
         rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW, NULL);
         if (rc != SQLITE_OK) {
                 r = store_sqlite_error(s->db, rc, "open", e, sizeof e);
-                return store_errorf(err, errsz, r, "%s: %s", path, e);
+                return errorf(err, errsz, r, "%s: %s", path, e);
         }
         r = configure(s, e, sizeof e);
         if (r < 0)
-                return store_errorf(err, errsz, r, "%s: %s", path, e);
+                return errorf(err, errsz, r, "%s: %s", path, e);
         r = store_schema_migrate(s->db, STORE_SCHEMA_VERSION, NULL, e, sizeof e);
         if (r < 0)
-                return store_errorf(err, errsz, r, "%s: %s", path, e);
+                return errorf(err, errsz, r, "%s: %s", path, e);
         *ret = TAKE_PTR(s);
         return 0;
 }
@@ -711,8 +722,7 @@ int store_integrity_check(Store *s, char *err, size_t errsz) {
                 return r;
         v = r > 0 ? sqlite3_column_text(st, 0) : NULL;
         if (!v || !streq((const char *) v, "ok"))
-                return store_errorf(err, errsz, -EBADMSG, "integrity check failed: %s",
-                                    v ? (const char *) v : "no answer");
+                return errorf(err, errsz, -EBADMSG, "integrity check failed: %s", v ? (const char *) v : "no answer");
         r = store_prepare(s->db, "PRAGMA foreign_key_check", &fk, err, errsz);
         if (r < 0)
                 return r;
@@ -720,8 +730,8 @@ int store_integrity_check(Store *s, char *err, size_t errsz) {
         if (r < 0)
                 return r;
         if (r > 0)
-                return store_errorf(err, errsz, -EBADMSG, "foreign key check failed in table %s",
-                                    (const char *) sqlite3_column_text(fk, 0));
+                return errorf(err, errsz, -EBADMSG, "foreign key check failed in table %s",
+                              (const char *) sqlite3_column_text(fk, 0));
         return 0;
 }
 

@@ -2,11 +2,10 @@
 #include "engine.h"
 
 #include <errno.h>
-#include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "errorf.h"
 #include "forward.h"
 #include "membw.h"
 #include "threadpool.h"
@@ -35,18 +34,6 @@ struct Engine {
         EngineSeq **item_seq; /* which sequence each batch item samples for, or NULL */
 };
 
-static int engine_errorf(int r, char *err, size_t errsz, const char *fmt, ...) _printf_(4, 5);
-static int engine_errorf(int r, char *err, size_t errsz, const char *fmt, ...) {
-        va_list ap;
-
-        if (err && errsz) {
-                va_start(ap, fmt);
-                (void) vsnprintf(err, errsz, fmt, ap);
-                va_end(ap);
-        }
-        return r;
-}
-
 int engine_open(const char *path, const EngineOptions *o, Engine **ret, char *err, size_t errsz) {
         _cleanup_(engine_freep) Engine *e = calloc(1, sizeof *e);
         int r;
@@ -59,8 +46,8 @@ int engine_open(const char *path, const EngineOptions *o, Engine **ret, char *er
         if (!e->opt.max_seqs)
                 e->opt.max_seqs = 64;
         if (e->opt.max_batch > FORWARD_MAX_BATCH)
-                return engine_errorf(-EINVAL, err, errsz, "engine: batch of %u tokens is over the limit of %d",
-                                     e->opt.max_batch, FORWARD_MAX_BATCH);
+                return errorf(err, errsz, -EINVAL, "engine: batch of %u tokens is over the limit of %d",
+                              e->opt.max_batch, FORWARD_MAX_BATCH);
         r = model_load(path, &e->model, err, errsz);
         if (r < 0)
                 return r;
@@ -68,19 +55,19 @@ int engine_open(const char *path, const EngineOptions *o, Engine **ret, char *er
         if (r < 0)
                 return r;
         if (tokenizer_n_vocab(e->tok) > e->model->config.vocab_size)
-                return engine_errorf(-EINVAL, err, errsz, "engine: the tokenizer has %zu tokens but the model only %u",
-                                     tokenizer_n_vocab(e->tok), e->model->config.vocab_size);
+                return errorf(err, errsz, -EINVAL, "engine: the tokenizer has %zu tokens but the model only %u",
+                              tokenizer_n_vocab(e->tok), e->model->config.vocab_size);
         if (!e->opt.n_ctx || e->opt.n_ctx > e->model->config.n_ctx_train)
                 e->opt.n_ctx = e->model->config.n_ctx_train;
         r = threadpool_new(e->opt.n_threads, &e->pool);
         if (r < 0)
-                return engine_errorf(r, err, errsz, "engine: cannot start threads: %s", strerror(-r));
+                return errorf(err, errsz, r, "engine: cannot start threads: %s", strerror(-r));
         r = runstate_init(&e->rs, &e->model->config, &e->model->weights, e->opt.max_batch);
         e->seqs = calloc(e->opt.max_seqs, sizeof *e->seqs);
         e->items = calloc(e->opt.max_batch, sizeof *e->items);
         e->item_seq = calloc(e->opt.max_batch, sizeof *e->item_seq);
         if (r < 0 || !e->seqs || !e->items || !e->item_seq)
-                return engine_errorf(-ENOMEM, err, errsz, "engine: out of memory");
+                return errorf(err, errsz, -ENOMEM, "engine: out of memory");
         *ret = TAKE_PTR(e);
         return 0;
 }

@@ -5,11 +5,12 @@
 #include <float.h>
 #include <inttypes.h>
 #include <math.h>
-#include <stdarg.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+
+#include "errorf.h"
 
 #if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "gguf.c decodes little-endian values with plain loads; port it before building for a big-endian host"
@@ -113,22 +114,12 @@ typedef struct Parser {
         size_t errsz;
 } Parser;
 
-_printf_(3, 4) static void set_error(char *err, size_t errsz, const char *fmt, ...) {
-        va_list ap;
-
-        if (err && errsz > 0) {
-                va_start(ap, fmt);
-                (void) vsnprintf(err, errsz, fmt, ap);
-                va_end(ap);
-        }
-}
-
 /* Writes the message to err (when not NULL) and evaluates to r. A macro, so that the compiler sees
  * the error code that callers return. */
 #define fail(err, errsz, r, ...)                                                                                      \
         ({                                                                                                            \
                 int _r_ = (r);                                                                                        \
-                set_error(err, errsz, __VA_ARGS__);                                                                   \
+                (void) errorf(err, errsz, _r_, __VA_ARGS__);                                                          \
                 _r_;                                                                                                  \
         })
 

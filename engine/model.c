@@ -2,24 +2,12 @@
 #include "model.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "errorf.h"
 #include "quant.h"
-
-static int model_errorf(int r, char *err, size_t errsz, const char *fmt, ...) _printf_(4, 5);
-static int model_errorf(int r, char *err, size_t errsz, const char *fmt, ...) {
-        va_list ap;
-
-        if (err && errsz) {
-                va_start(ap, fmt);
-                (void) vsnprintf(err, errsz, fmt, ap);
-                va_end(ap);
-        }
-        return r;
-}
 
 const char *model_arch_name(ModelArch a) {
         return a == MODEL_ARCH_QWEN2 ? "qwen2" : "llama";
@@ -36,7 +24,7 @@ static int arch_u32(const Gguf *g, const char *arch, const char *suffix, bool re
                 return 0;
         r = gguf_get_u32(g, key, ret, err, errsz);
         if (r >= 0 && *ret == 0)
-                return model_errorf(-EINVAL, err, errsz, "model: %s must not be 0", key);
+                return errorf(err, errsz, -EINVAL, "model: %s must not be 0", key);
         return r;
 }
 
@@ -62,9 +50,9 @@ static int read_arch(const Gguf *g, Config *c, char *err, size_t errsz) {
         else if (len == 5 && strneq(s, "qwen2", 5))
                 c->arch = MODEL_ARCH_QWEN2;
         else
-                return model_errorf(-EOPNOTSUPP, err, errsz,
-                                    "model: architecture \"%.*s\" is not supported (supported: llama, qwen2)",
-                                    (int) MIN(len, (size_t) 64), s);
+                return errorf(err, errsz, -EOPNOTSUPP,
+                              "model: architecture \"%.*s\" is not supported (supported: llama, qwen2)",
+                              (int) MIN(len, (size_t) 64), s);
         c->rope_neox = c->arch == MODEL_ARCH_QWEN2;
         c->qkv_bias = c->arch == MODEL_ARCH_QWEN2;
         if (gguf_get_str(g, "general.name", &s, &len, NULL, 0) >= 0)
@@ -97,22 +85,25 @@ static int read_config(const Gguf *g, Config *c, char *err, size_t errsz) {
             (r = arch_f32(g, arch, "rope.freq_base", &c->rope_theta, err, errsz)) < 0)
                 return r;
         if (c->n_layers > 1024 || c->n_heads > 1024 || c->dim > 65536 || c->hidden_dim > 262144)
-                return model_errorf(-EINVAL, err, errsz, "model: hyper-parameters out of range (%u layers, %u heads, dim %u)",
-                                    c->n_layers, c->n_heads, c->dim);
+                return errorf(err, errsz, -EINVAL,
+                              "model: hyper-parameters out of range (%u layers, %u heads, dim %u)", c->n_layers,
+                              c->n_heads, c->dim);
         if (c->n_heads % c->n_kv_heads != 0)
-                return model_errorf(-EINVAL, err, errsz, "model: %s.attention.head_count %u is not a multiple of head_count_kv %u",
-                                    arch, c->n_heads, c->n_kv_heads);
+                return errorf(err, errsz, -EINVAL,
+                              "model: %s.attention.head_count %u is not a multiple of head_count_kv %u", arch,
+                              c->n_heads, c->n_kv_heads);
         c->head_dim = key_len ? key_len : c->dim / c->n_heads;
         if (!key_len && c->dim % c->n_heads != 0)
-                return model_errorf(-EINVAL, err, errsz, "model: embedding_length %u is not a multiple of head_count %u", c->dim,
-                                    c->n_heads);
+                return errorf(err, errsz, -EINVAL, "model: embedding_length %u is not a multiple of head_count %u",
+                              c->dim, c->n_heads);
         if (c->head_dim % 2 != 0 || c->head_dim > 1024)
-                return model_errorf(-EINVAL, err, errsz, "model: head dimension %u must be even and <= 1024", c->head_dim);
+                return errorf(err, errsz, -EINVAL, "model: head dimension %u must be even and <= 1024", c->head_dim);
         if (rope_dims && rope_dims != c->head_dim)
-                return model_errorf(-EOPNOTSUPP, err, errsz, "model: partial rope (%s.rope.dimension_count %u of %u) is not supported",
-                                    arch, rope_dims, c->head_dim);
+                return errorf(err, errsz, -EOPNOTSUPP,
+                              "model: partial rope (%s.rope.dimension_count %u of %u) is not supported", arch,
+                              rope_dims, c->head_dim);
         if (!(c->norm_eps > 0) || !(c->rope_theta > 0))
-                return model_errorf(-EINVAL, err, errsz, "model: rms epsilon and rope.freq_base must be positive");
+                return errorf(err, errsz, -EINVAL, "model: rms epsilon and rope.freq_base must be positive");
         return 0;
 }
 
@@ -129,17 +120,17 @@ static int get_tensor(const Gguf *g, const char *name, uint32_t rows, uint32_t c
         }
         r = gguf_get_tensor(g, name, &t, err, errsz);
         if (r < 0)
-                return model_errorf(r, err, errsz, "model: missing tensor \"%s\"", name);
+                return errorf(err, errsz, r, "model: missing tensor \"%s\"", name);
         r = gguf_tensor_check_supported(t, err, errsz);
         if (r < 0)
                 return r;
         if (f32_only && t->type != GGUF_TENSOR_F32)
-                return model_errorf(-EINVAL, err, errsz, "model: tensor \"%s\" must be f32, not %s", name,
-                                    gguf_type_name(t->type));
+                return errorf(err, errsz, -EINVAL, "model: tensor \"%s\" must be f32, not %s", name,
+                              gguf_type_name(t->type));
         t_rows = t->n_dims >= 2 ? t->ne[1] : 1;
         if (t->n_dims > 2 || t->ne[0] != cols || (rows && t_rows != rows) || t_rows > UINT32_MAX)
-                return model_errorf(-EINVAL, err, errsz, "model: tensor \"%s\" has shape [%llu, %llu], expected [%u, %u]", name,
-                                    (unsigned long long) t->ne[0], (unsigned long long) t_rows, cols, rows);
+                return errorf(err, errsz, -EINVAL, "model: tensor \"%s\" has shape [%llu, %llu], expected [%u, %u]",
+                              name, (unsigned long long) t->ne[0], (unsigned long long) t_rows, cols, rows);
         *ret = (Tensor){
                 .data = t->data, .type = t->type, .rows = (uint32_t) t_rows, .cols = cols,
                 .row_bytes = quant_row_size(t->type, cols),

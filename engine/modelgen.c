@@ -3,11 +3,11 @@
 
 #include <errno.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "errorf.h"
 #include "gguf-write.h"
 #include "quant.h"
 
@@ -43,18 +43,6 @@ int modelgen_preset(const char *name, ModelGenParams *p) {
                         return 0;
                 }
         return -ENOENT;
-}
-
-static int gen_errorf(int r, char *err, size_t errsz, const char *fmt, ...) _printf_(4, 5);
-static int gen_errorf(int r, char *err, size_t errsz, const char *fmt, ...) {
-        va_list ap;
-
-        if (err && errsz) {
-                va_start(ap, fmt);
-                (void) vsnprintf(err, errsz, fmt, ap);
-                va_end(ap);
-        }
-        return r;
 }
 
 /* ---- deterministic normal numbers: splitmix64 per tensor, Box-Muller ---- */
@@ -259,8 +247,9 @@ static int read_vocab_arrays(const Gguf *src, uint32_t n, VocabArrays *v, char *
         if (r < 0)
                 return r;
         if (toks.n > n && n)
-                return gen_errorf(-EINVAL, err, errsz, "model mk: vocab size %u is smaller than the tokenizer's %llu tokens",
-                                  n, (unsigned long long) toks.n);
+                return errorf(err, errsz, -EINVAL,
+                              "model mk: vocab size %u is smaller than the tokenizer's %llu tokens", n,
+                              (unsigned long long) toks.n);
         bool have_scores = gguf_find_key(src, "tokenizer.ggml.scores") >= 0, have_types = gguf_find_key(src, "tokenizer.ggml.token_type") >= 0;
         if ((have_scores && (r = gguf_get_array(src, "tokenizer.ggml.scores", GGUF_VALUE_FLOAT32, &scores, err, errsz)) < 0) ||
             (have_types && (r = gguf_get_array(src, "tokenizer.ggml.token_type", GGUF_VALUE_INT32, &types, err, errsz)) < 0))
@@ -298,7 +287,7 @@ int modelgen_copy_vocab(GgufWriter *w, const Gguf *src, uint32_t n, uint32_t *re
                 if (r >= 0)
                         r = gguf_writer_add_value(w, key, &val);
                 if (r < 0)
-                        gen_errorf(r, err, errsz, "model mk: cannot copy %s: %s", key, gguf_writer_error(w));
+                        errorf(err, errsz, r, "model mk: cannot copy %s: %s", key, gguf_writer_error(w));
         }
         if (r >= 0)
                 *ret_n = v.n;
@@ -340,14 +329,14 @@ static int check_params(const ModelGenParams *p, char *err, size_t errsz) {
         size_t bs = gguf_type_block_size(p->dtype);
 
         if (!p->dim || !p->n_layers || !p->n_heads || !p->n_kv_heads || !p->hidden_dim || !p->n_ctx)
-                return gen_errorf(-EINVAL, err, errsz, "model mk: dim, layers, heads, kv-heads, ffn and ctx must be > 0");
+                return errorf(err, errsz, -EINVAL, "model mk: dim, layers, heads, kv-heads, ffn and ctx must be > 0");
         if (p->dim % p->n_heads || p->n_heads % p->n_kv_heads || (p->dim / p->n_heads) % 2)
-                return gen_errorf(-EINVAL, err, errsz,
-                                  "model mk: dim %u must split into %u heads of even size, and heads into %u kv-heads",
-                                  p->dim, p->n_heads, p->n_kv_heads);
+                return errorf(err, errsz, -EINVAL,
+                              "model mk: dim %u must split into %u heads of even size, and heads into %u kv-heads",
+                              p->dim, p->n_heads, p->n_kv_heads);
         if (!gguf_type_is_supported(p->dtype) || p->dim % bs || p->hidden_dim % bs)
-                return gen_errorf(-EINVAL, err, errsz, "model mk: dtype %s needs dim and ffn to be multiples of %zu",
-                                  gguf_type_name(p->dtype) ?: "?", bs);
+                return errorf(err, errsz, -EINVAL, "model mk: dtype %s needs dim and ffn to be multiples of %zu",
+                              gguf_type_name(p->dtype) ?: "?", bs);
         return 0;
 }
 
@@ -377,12 +366,12 @@ int modelgen_write(const ModelGenParams *p_in, const char *path, void (*progress
                 n_vocab = MAX(p.vocab_size, n_vocab);
         }
         if (r < 0)
-                return err && *err ? r : gen_errorf(r, err, errsz, "model mk: vocabulary: %s", gguf_writer_error(w));
+                return err && *err ? r : errorf(err, errsz, r, "model mk: vocabulary: %s", gguf_writer_error(w));
         if (!p.vocab_size)
                 p.vocab_size = n_vocab;
         if (p.vocab_size < n_vocab)
-                return gen_errorf(-EINVAL, err, errsz, "model mk: vocab size %u is smaller than the tokenizer's %u tokens",
-                                  p.vocab_size, n_vocab);
+                return errorf(err, errsz, -EINVAL, "model mk: vocab size %u is smaller than the tokenizer's %u tokens",
+                              p.vocab_size, n_vocab);
         r = write_hparams(w, &p);
         if (r >= 0)
                 r = plan_model(&p, &plan);
@@ -402,7 +391,8 @@ int modelgen_write(const ModelGenParams *p_in, const char *path, void (*progress
         if (r >= 0)
                 r = gguf_writer_write(w, path);
         if (r < 0 && err && !*err)
-                gen_errorf(r, err, errsz, "model mk: %s: %s", path, *gguf_writer_error(w) ? gguf_writer_error(w) : strerror(-r));
+                errorf(err, errsz, r, "model mk: %s: %s", path,
+                       *gguf_writer_error(w) ? gguf_writer_error(w) : strerror(-r));
         for (size_t i = 0; i < plan.n; i++)
                 free(plan.t[i].data);
         free(plan.t);

@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "errorf.h"
 #include "gguf.h"
 #include "pretokenize.h"
 #include "tokenizer.h"
@@ -131,7 +132,7 @@ int tokenizer_parse_byte_token(const char *s, size_t len);
  * quote in an error. Returns buf. */
 const char *tokenizer_quote(const char *s, size_t len, char buf[static TOKENIZER_QUOTE_MAX + 4]);
 /* Formats one line to err (when err is not NULL) for a failed load. */
-_printf_(3, 4) void tokenizer_error(char *err, size_t errsz, const char *fmt, ...);
+#define tokenizer_error(err, errsz, ...) ((void) errorf(err, errsz, 0, __VA_ARGS__))
 
 static inline size_t token_len(const Tokenizer *t, int32_t id) {
         return t->text_off[id + 1] - t->text_off[id];

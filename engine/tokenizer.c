@@ -1,7 +1,5 @@
 /* tokenizer.c: vocabulary loading from GGUF metadata, special tokens, encode/decode and the streaming detokenizer. */
 #include <inttypes.h>
-#include <stdarg.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "tokenizer-internal.h"
@@ -21,16 +19,6 @@ static const char *const eot_texts[] = {
         "_<EOT>", "[EOT]", "<\uff5cend\u2581of\u2581sentence\uff5c>", "<end_of_utterance>",
 };
 /* clang-format on */
-
-void tokenizer_error(char *err, size_t errsz, const char *fmt, ...) {
-        va_list ap;
-
-        if (!err || errsz == 0)
-                return;
-        va_start(ap, fmt);
-        (void) vsnprintf(err, errsz, fmt, ap);
-        va_end(ap);
-}
 
 const char *tokenizer_quote(const char *s, size_t len, char buf[static TOKENIZER_QUOTE_MAX + 4]) {
         size_t n = MIN(len, (size_t) TOKENIZER_QUOTE_MAX), i;

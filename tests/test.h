@@ -19,6 +19,9 @@ typedef struct TestCase {
 void test_register(const char *name, TestFunc func);
 /* Marks the running case failed and prints the reason as a TAP diagnostic. */
 void test_fail(const char *file, int line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* A test file may define this: when it returns a reason, main() prints "1..0 # SKIP <reason>" and
+ * runs nothing (the gpu suite on a machine without a GPU). Files that do not define it run. */
+const char *test_skip_all(void) __attribute__((weak));
 /* Path of a scratch directory that is removed after the run. Owned by the harness. */
 const char *test_tmpdir(void);
 

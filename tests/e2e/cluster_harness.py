@@ -124,6 +124,21 @@ class Cluster:
         return a
 
 
+def set_rules(cl, **changes):
+    """Replaces the rule set with the current one changed by changes (e.g. spill_queue_depth=1) and
+    waits until every connected agent has acked the new version (public nodes get no traffic before)."""
+    current = cl.admin("GET", "/api/v1/rules").json()["rules"]
+    r = cl.admin("PUT", "/api/v1/rules", json={**current, **changes})
+    assert r.status_code == 200, r.text
+    version = r.json()["version"]
+
+    def acked():
+        nodes = {node for d, node, f in cl.frames() if d == "in" and f["type"] == "rules.ack" and f["version"] == version}
+        return nodes >= {n for n, a in cl.agents.items() if a.proc and a.proc.poll() is None}
+    cl.wait(f"agents acking rule set version {version}", acked, 20)
+    return version
+
+
 def sse_events(resp):
     """The data: payloads of an SSE response, as they arrive (parsed JSON, or the string [DONE])."""
     for line in resp.iter_lines():
@@ -188,16 +203,17 @@ def restart_and_reload(cl, name, model="tiny"):
 
 
 @contextlib.contextmanager
-def running_cluster(tmp, config=None, models=(("tiny", 3),)):
-    """The controller (heartbeat HEARTBEAT_MS, plus config), the private and the public agent, a
-    developer key, and each (name, seed) of models deployed on both nodes and ready."""
+def running_cluster(tmp, config=None, models=(("tiny", 3),), nodes=((PRIVATE, "private"), (PUBLIC, "public"))):
+    """The controller (heartbeat HEARTBEAT_MS, plus config), an agent for each (name, zone) of nodes
+    (the private and the public one by default), a developer key, and each (name, seed) of models
+    deployed on every node and ready."""
     frames = tmp / "controller" / "frames.jsonl"
     ctl = Controller(tmp / "controller", config={"heartbeat_interval_ms": HEARTBEAT_MS, **(config or {})},
                      env={**os.environ, "SLUICE_FRAME_LOG": str(frames)}).start()
     agents = {}
     cl = None
     try:
-        for name, zone in ((PRIVATE, "private"), (PUBLIC, "public")):
+        for name, zone in nodes:
             r = ctl.request("POST", "/api/v1/join-tokens", json={"name": name, "zone": zone, "ttl": "10m"})
             assert r.status_code == 201, r.text
             work = tmp / name
@@ -218,8 +234,8 @@ def running_cluster(tmp, config=None, models=(("tiny", 3),)):
             a.wait_for("welcomed by the controller", timeout=30)
         for model, seed in models:
             path, sha = make_model(tmp / f"{model}.gguf", seed)
-            deploy(cl, model, path, sha, replicas=2)
-            wait_deployed(cl, model, [PRIVATE, PUBLIC])
+            deploy(cl, model, path, sha, replicas=len(nodes))
+            wait_deployed(cl, model, [name for name, _ in nodes])
         yield cl
     finally:
         for a in agents.values():

@@ -328,6 +328,7 @@ class FakeController:
         self.connections = []
         self.handshake_failures = []
         self.rules_version = 7
+        self.rules = {}  # the rule set document sent after welcome
         self._stop = threading.Event()
         self._threads = []
 
@@ -450,7 +451,7 @@ class FakeController:
         name, zone, node_id = self.identity(conn)
         conn.send_json({"type": "welcome", "node_id": node_id, "node": name, "zone": zone,
                         "heartbeat_interval_ms": self.heartbeat_interval_ms, "rules_version": self.rules_version})
-        conn.send_json({"type": "rules", "version": self.rules_version, "rules": {}})
+        conn.send_json({"type": "rules", "version": self.rules_version, "rules": self.rules})
 
     def pump(self, conn):
         """Reads frames until the connection ends, recording each."""

@@ -128,7 +128,8 @@ def test_bad_frames_are_answered_and_the_connection_stays(fake, tmp_path):
         _, err = fake.next_frame("error")
         assert err["id"] == "req-42" and err["code"] == "bad_frame", err
         # a valid frame in three websocket fragments is put together
-        conn.send_text(json.dumps({"type": "rules", "version": 11, "rules": {"a": 1}}), fragments=3)
+        conn.send_text(json.dumps({"type": "rules", "version": 11, "rules": {"description": "in fragments"}}),
+                       fragments=3)
         assert fake.next_frame("rules.ack")[1] == {"type": "rules.ack", "version": 11}
         # a request for a model this agent has not loaded is refused with its id, not dropped
         conn.send_json({"type": "infer", "id": "req-7", "model": "m", "prompt": "hi", "params": {},
@@ -152,12 +153,15 @@ def test_large_frame_arrives_in_many_reads(fake, tmp_path):
     try:
         frames_until(fake, "rules.ack")
         conn = fake.connections[0]
-        big = {"type": "rules", "version": 12, "rules": {"pad": "x" * (600 * 1024)}}
+        # answered by its id (the model is not loaded), so it arrived whole and passed its schema
+        big = {"type": "infer", "id": "big-1", "model": "m", "prompt": "x" * (600 * 1024), "params": {},
+               "data_class": "public", "rules_version": fake.rules_version}
         conn.send_json(big)  # one websocket frame, far larger than one read
-        assert fake.next_frame("rules.ack")[1]["version"] == 12
-        conn.send_text(json.dumps(dict(big, version=13)), fragments=7)  # and in fragments
-        assert fake.next_frame("rules.ack")[1]["version"] == 13
-        big["rules"]["pad"] = "x" * (1 << 20)  # just past max_frame_bytes
+        assert fake.next_frame("error")[1] == {"type": "error", "id": "big-1", "code": "model_not_loaded",
+                                               "message": "model m is not loaded on this node"}
+        conn.send_text(json.dumps(dict(big, id="big-2")), fragments=7)  # and in fragments
+        assert fake.next_frame("error")[1]["id"] == "big-2"
+        big["prompt"] = "x" * (1 << 20)  # just past max_frame_bytes
         conn.send_json(big)
         _, err = fake.next_frame("error")
         assert "larger than max_frame_bytes (1048576 bytes)" in err["message"], err

@@ -35,7 +35,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 from agent_harness import validate_frame  # noqa: E402
 from harness import SOURCE_ROOT  # noqa: E402
-from cluster_harness import (LONG, NODE_OF_ZONE, PRIVATE, PUBLIC, deploy, error_of, kill,  # noqa: E402
+from cluster_harness import (LONG, NODE_OF_ZONE, PRIVATE, PUBLIC, deploy, error_of, kill, set_rules,  # noqa: E402
                              make_model, restart_and_reload, running_cluster, sse_events, wait_deployed)
 
 COMPAT_DIR = SOURCE_ROOT / "tests" / "openai"
@@ -44,6 +44,8 @@ COMPAT_DIR = SOURCE_ROOT / "tests" / "openai"
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
     with running_cluster(tmp_path_factory.mktemp("serving")) as cl:
+        # the private node is preferred only while idle: a second request in flight goes public
+        set_rules(cl, spill_queue_depth=1)
         yield cl
 
 

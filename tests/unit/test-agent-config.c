@@ -30,6 +30,7 @@ TEST(defaults) {
         ASSERT_NULL(c.join_token_file);
         ASSERT_UEQ(c.max_frame_bytes, 1048576);
         ASSERT_UEQ(c.max_sequences, 16);
+        ASSERT_UEQ(c.classify_timeout_ms, 200);
         ASSERT_EQ(c.log_level, LOG_INFO);
 }
 
@@ -40,12 +41,13 @@ TEST(everything_set) {
         ASSERT_OK(load("{\"controller_url\":\"https://ctl:8443\",\"agent_url\":\"wss://ctl:8444\","
                        "\"ca_file\":\"/c\",\"node_name\":\"n\",\"join_token_file\":\"/t\",\"data_dir\":\"/d\","
                        "\"device\":\"cpu\",\"threads\":4,\"max_sequences\":2,\"max_frame_bytes\":4096,"
-                       "\"log_level\":\"debug\"}",
+                       "\"classify_timeout_ms\":50,\"log_level\":\"debug\"}",
                        &c, err, sizeof err));
         ASSERT_STREQ(c.join_token_file, "/t");
         ASSERT_STREQ(c.data_dir, "/d");
         ASSERT_UEQ(c.threads, 4);
         ASSERT_UEQ(c.max_frame_bytes, 4096);
+        ASSERT_UEQ(c.classify_timeout_ms, 50);
         ASSERT_EQ(c.log_level, LOG_DEBUG);
 }
 
@@ -73,6 +75,11 @@ TEST(errors_name_the_field) {
                           &c, err, sizeof err),
                      -EINVAL);
         ASSERT_CONTAINS(err, "max_frame_bytes");
+        ASSERT_ERROR(load("{\"controller_url\":\"https://ctl:8443\",\"agent_url\":\"wss://ctl:8444/\","
+                          "\"ca_file\":\"/c\",\"node_name\":\"n\",\"classify_timeout_ms\":0}",
+                          &c, err, sizeof err),
+                     -EINVAL);
+        ASSERT_CONTAINS(err, "classify_timeout_ms");
         ASSERT_ERROR(load("{\"controller_url\":\"https://ctl:8443\",\"agent_url\":\"wss://ctl:8444/\","
                           "\"ca_file\":\"/c\",\"node_name\":\"n\",\"heartbeat\":1}",
                           &c, err, sizeof err),

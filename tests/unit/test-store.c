@@ -14,6 +14,7 @@
 #include "store-keys.h"
 #include "store-models.h"
 #include "store-nodes.h"
+#include "store-rules.h"
 #include "store-tokens.h"
 #include "test.h"
 
@@ -1317,4 +1318,137 @@ TEST(job_recovery_after_restart_and_retention) {
         ASSERT_UEQ(deleted, 2); /* b and c; a is still running */
         ASSERT_ERROR(store_job_get(s, b->id, &got, err, sizeof err), -ENOENT);
         ASSERT_OK(store_job_get(s, a->id, &got, err, sizeof err));
+}
+
+/* ---- rule set versions ---- */
+
+TEST(rules_versions_add_get_latest_list) {
+        _cleanup_store_ Store *s = open_fresh("rules.db");
+        _cleanup_(store_rule_set_freep) StoreRuleSet *rs = NULL;
+        StoreRuleSet *list = NULL;
+        StoreAuditEntry *e = NULL;
+        char err[256];
+        uint64_t v = 0;
+        size_t n = 0;
+
+        ASSERT_NOT_NULL(s);
+        /* none yet */
+        ASSERT_ERROR(store_rules_latest(s, &rs, err, sizeof err), -ENOENT);
+        ASSERT_CONTAINS(err, "not found");
+        ASSERT_ERROR(store_rules_get(s, 1, &rs, err, sizeof err), -ENOENT);
+        ASSERT_CONTAINS(err, "version 1");
+        ASSERT_OK(store_rules_list(s, 0, &list, &n, err, sizeof err));
+        ASSERT_UEQ(n, 0);
+        store_rule_sets_free(list, n);
+
+        /* stored compactly, numbered from 1, each audited in its own transaction */
+        ASSERT_OK(store_rules_add(s, "{ \"rules\": [ ],\n \"spill_queue_depth\": 4 }",
+                                  &(StoreActor){ .key_id = "controller" }, &v, err, sizeof err));
+        ASSERT_UEQ(v, 1);
+        store_set_now(s, T0 + HOUR);
+        ASSERT_OK(store_rules_add(s, "{\"description\":\"second\"}", &admin, &v, err, sizeof err));
+        ASSERT_UEQ(v, 2);
+
+        ASSERT_OK(store_rules_latest(s, &rs, err, sizeof err));
+        ASSERT_UEQ(rs->version, 2);
+        ASSERT_STREQ(rs->document, "{\"description\":\"second\"}");
+        ASSERT_STREQ(rs->actor, admin.key_id);
+        ASSERT_UEQ(rs->created_at, T0 + HOUR);
+        rs = store_rule_set_free(rs);
+        ASSERT_OK(store_rules_get(s, 1, &rs, err, sizeof err));
+        ASSERT_UEQ(rs->version, 1);
+        ASSERT_STREQ(rs->document, "{\"rules\":[],\"spill_queue_depth\":4}");
+        ASSERT_STREQ(rs->actor, "controller");
+        ASSERT_UEQ(rs->created_at, T0);
+        rs = store_rule_set_free(rs);
+        ASSERT_ERROR(store_rules_get(s, 3, &rs, err, sizeof err), -ENOENT);
+        ASSERT_ERROR(store_rules_get(s, 0, &rs, err, sizeof err), -EINVAL);
+        ASSERT_NULL(rs);
+
+        /* newest first, without documents; limits */
+        ASSERT_OK(store_rules_list(s, 0, &list, &n, err, sizeof err));
+        ASSERT_UEQ(n, 2);
+        ASSERT_UEQ(list[0].version, 2);
+        ASSERT_UEQ(list[1].version, 1);
+        ASSERT_STREQ(list[1].actor, "controller");
+        ASSERT_UEQ(list[1].created_at, T0);
+        ASSERT_NULL(list[0].document);
+        store_rule_sets_free(list, n);
+        ASSERT_OK(store_rules_list(s, 1, &list, &n, err, sizeof err));
+        ASSERT_UEQ(n, 1);
+        ASSERT_UEQ(list[0].version, 2);
+        store_rule_sets_free(list, n);
+        ASSERT_ERROR(store_rules_list(s, STORE_RULES_LIST_MAX + 1, &list, &n, err, sizeof err), -EINVAL);
+        ASSERT_CONTAINS(err, "limit");
+
+        ASSERT_OK(store_audit_list(s, &(StoreAuditFilter){ .action = "rules.set" }, &e, &n, err, sizeof err));
+        ASSERT_UEQ(n, 2);
+        ASSERT_STREQ(e[0].target, "2");
+        ASSERT_STREQ(e[0].actor, admin.key_id);
+        ASSERT_STREQ(e[0].request_id, "req-1");
+        ASSERT_CONTAINS(e[0].detail_json, "\"version\":2");
+        ASSERT_CONTAINS(e[0].detail_json, "\"previous\":1");
+        ASSERT_STREQ(e[1].target, "1");
+        ASSERT_STREQ(e[1].actor, "controller");
+        store_audit_entries_free(e, n);
+        ASSERT_OK(store_audit_verify(s, NULL, err, sizeof err));
+}
+
+TEST(rules_add_refusals_store_nothing) {
+        _cleanup_store_ Store *s = open_fresh("rules-refused.db");
+        _cleanup_free_ char *big = NULL;
+        char err[256];
+        uint64_t v = 0;
+        size_t len = STORE_RULES_DOCUMENT_MAX + 1;
+
+        ASSERT_NOT_NULL(s);
+        ASSERT_ERROR(store_rules_add(s, "[]", &admin, &v, err, sizeof err), -EINVAL);
+        ASSERT_CONTAINS(err, "rule set: expected a JSON object");
+        ASSERT_ERROR(store_rules_add(s, "{\"rules\": [", &admin, &v, err, sizeof err), -EINVAL);
+        ASSERT_CONTAINS(err, "rule set: line 1");
+        ASSERT_ERROR(store_rules_add(s, NULL, &admin, &v, err, sizeof err), -EINVAL);
+        ASSERT_ERROR(store_rules_add(s, "{}", &(StoreActor){ .key_id = "bad actor" }, &v, err, sizeof err), -EINVAL);
+        ASSERT_CONTAINS(err, "actor");
+        ASSERT_ERROR(store_rules_add(s, "{}", NULL, &v, err, sizeof err), -EINVAL);
+
+        /* one byte over the limit in compact form: {"description":"xxx..."} */
+        big = malloc(len + 1);
+        ASSERT_NOT_NULL(big);
+        memset(big, 'x', len);
+        memcpy(big, "{\"description\":\"", 16);
+        memcpy(big + len - 2, "\"}", 3);
+        ASSERT_ERROR(store_rules_add(s, big, &admin, &v, err, sizeof err), -E2BIG);
+        ASSERT_CONTAINS(err, "longer than");
+        /* exactly at the limit it is kept */
+        memcpy(big + len - 3, "\"}", 3);
+        ASSERT_OK(store_rules_add(s, big, &admin, &v, err, sizeof err));
+        ASSERT_UEQ(v, 1);
+
+        ASSERT_EQ(sql_int(s->db, "SELECT count(*) FROM rule_sets"), 1);
+        ASSERT_EQ(sql_int(s->db, "SELECT count(*) FROM audit WHERE action = 'rules.set'"), 1);
+}
+
+TEST(rules_table_arrives_with_the_migration_from_version_3) {
+        char *path = db_path("v3.db"), err[256];
+        _cleanup_store_ Store *s = NULL;
+        sqlite3 *db = NULL;
+        uint64_t v = 0;
+        unsigned got = 0;
+
+        remove_db(path);
+        ASSERT_EQ(sqlite3_open(path, &db), SQLITE_OK);
+        ASSERT_OK(store_schema_migrate(db, 3, &got, err, sizeof err));
+        ASSERT_UEQ(got, 3);
+        ASSERT_EQ(sql_int(db, "SELECT count(*) FROM sqlite_schema WHERE name = 'rule_sets'"), 0);
+        sqlite3_close(db);
+
+        ASSERT_OK(store_open(path, &s, err, sizeof err));
+        ASSERT_UEQ(store_schema_version(s), 4);
+        ASSERT_OK(store_rules_add(s, "{}", &admin, &v, err, sizeof err));
+        ASSERT_UEQ(v, 1);
+        /* versions are never edited in place: the primary key refuses a second version 1 */
+        ASSERT_TRUE(sqlite3_exec(s->db, "INSERT INTO rule_sets VALUES (1, '{}', 'x', 0)", NULL, NULL, NULL) !=
+                    SQLITE_OK);
+        ASSERT_TRUE(sqlite3_exec(s->db, "INSERT INTO rule_sets VALUES (0, '{}', 'x', 0)", NULL, NULL, NULL) !=
+                    SQLITE_OK);
 }

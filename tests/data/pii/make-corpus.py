@@ -71,6 +71,28 @@ def luhn_valid(s):
     return re.fullmatch(r"[0-9]{13,19}", s) is not None and luhn_digit(s[:-1]) == s[-1]
 
 
+def card_length_ok(s):
+    """The lengths each issuer prefix is issued in (README: bank_card)."""
+    n, p2, p3, p4 = len(s), int(s[:2]), int(s[:3]), int(s[:4])
+    if s[0] == "4":
+        return n in (13, 16, 19)
+    if 51 <= p2 <= 55 or 2221 <= p4 <= 2720:
+        return n == 16
+    if 2200 <= p4 <= 2204:
+        return 16 <= n <= 19
+    if p2 in (34, 37):
+        return n == 15
+    if 3528 <= p4 <= 3589 or p2 in (62, 65) or p4 == 6011 or 644 <= p3 <= 649:
+        return 16 <= n <= 19
+    if 300 <= p3 <= 305 or p2 in (36, 38, 39):
+        return 14 <= n <= 19
+    return False
+
+
+def card_valid(s):
+    return luhn_valid(s) and card_length_ok(s)
+
+
 # ISO 13616 BBAN layouts (n digits, a upper-case letters, c alphanumerics); synthetic banks.
 IBAN_BBAN = {
     "DE": "8n10n", "GB": "4a14n", "FR": "5n5n11c2n", "NL": "4a10n", "ES": "20n",
@@ -198,9 +220,19 @@ def split_tpl(tpl):
 # ---------------------------------------------------------------- reference normalisation
 
 def normalise_no_collapse(text):
-    """NFKC per character with invisible characters dropped; (string, source index per char)."""
+    """NFKC per character with invisible characters dropped and "%40" decoded to "@";
+    (string, source index per char)."""
     chars, src = [], []
+    skip = 0
     for i, ch in enumerate(text):
+        if skip:
+            skip -= 1
+            continue
+        if text.startswith("%40", i):
+            chars.append("@")
+            src.append(i)
+            skip = 2
+            continue
         if ch in INVISIBLE:
             continue
         for c in unicodedata.normalize("NFKC", ch):
@@ -212,7 +244,7 @@ def normalise_no_collapse(text):
 def normalise(text):
     """Return (normalised string, index of the source character of every output char).
 
-    NFKC per character (full-width -> ASCII), invisible characters dropped, then a
+    NFKC per character (full-width -> ASCII), invisible characters dropped, "%40" -> "@", then a
     separator (space, '-', '.') whose neighbours are both digits is dropped.  This is the
     normalisation the corpus assumes (README); it is used here only for self-checks."""
     chars, src = normalise_no_collapse(text)
@@ -227,7 +259,7 @@ def normalise(text):
 
 
 def strip_invisible_nfkc(s):
-    return unicodedata.normalize("NFKC", "".join(c for c in s if c not in INVISIBLE))
+    return unicodedata.normalize("NFKC", "".join(c for c in s if c not in INVISIBLE)).replace("%40", "@")
 
 
 # ---------------------------------------------------------------- positives
@@ -251,7 +283,7 @@ def id_number(rng, want_x=False):
 
 def card_number(rng):
     kind = rng.choice(("unionpay16", "unionpay16", "unionpay19", "unionpay17", "unionpay18",
-                           "visa16", "visa13", "mc16", "amex15", "jcb16"))
+                           "visa16", "visa13", "mc16", "amex15", "jcb16", "mc2_16", "discover16", "diners14"))
     prefix, length = {
         "unionpay16": ("62" + digits(rng, 4), 16), "unionpay19": ("62" + digits(rng, 4), 19),
         "unionpay17": ("62" + digits(rng, 4), 17), "unionpay18": ("62" + digits(rng, 4), 18),
@@ -259,13 +291,16 @@ def card_number(rng):
         "mc16": ("5" + rng.choice("12345") + digits(rng, 4), 16),
         "amex15": ("3" + rng.choice("47") + digits(rng, 4), 15),
         "jcb16": ("35" + str(rng.randrange(28, 90)) + digits(rng, 2), 16),
+        "mc2_16": (str(rng.randrange(2221, 2721)) + digits(rng, 2), 16),
+        "discover16": (rng.choice(("6011", "65" + digits(rng, 2))) + digits(rng, 2), 16),
+        "diners14": (rng.choice(("36", "38", "30" + rng.choice("012345"))) + digits(rng, 2), 14),
     }[kind]
     payload = prefix + digits(rng, length - 1 - len(prefix))
     return payload + luhn_digit(payload), kind
 
 
 def card_groups(n):
-    return {13: (4, 4, 5), 15: (4, 6, 5), 16: (4, 4, 4, 4), 17: (4, 4, 4, 5),
+    return {13: (4, 4, 5), 14: (4, 6, 4), 15: (4, 6, 5), 16: (4, 4, 4, 4), 17: (4, 4, 4, 5),
         18: (6, 12), 19: (4, 4, 4, 4, 3)}[len(n)]
 
 
@@ -342,7 +377,8 @@ def password_value(rng, key):
         return digits(rng, 6)
     while True:
         v = rstr(rng, PW_CHARS, rng.randrange(8, 17))
-        if re.search(r"[0-9]", v) and re.search(r"[A-Za-z]", v):
+        # not "$X..." / "%s...": README calls those placeholders (shell/format variables)
+        if re.search(r"[0-9]", v) and re.search(r"[A-Za-z]", v) and v[0] not in "$%":
             return v
 
 
@@ -409,6 +445,27 @@ PW_CTX = {
 }
 PW_FORMS_EN = ("{k}={v}", "{k}: {v}", "\"{k}\": \"{v}\"", "{k} = '{v}'", "--{k}={v}", "{k}=\"{v}\"")
 PW_FORMS_ZH = ("{k}：{v}", "{k}:{v}", "{k}是：{v}", "{k}={v}")
+# Forms without a password keyword before the value (README: span rules). {u} user, {h} host,
+# {ip} address, {db} database; prose forms only in English lines.
+PW_FORMS_CONTEXT = (
+    "postgres://{u}:{v}@{h}:5432/{db}", "postgresql://{u}:{v}@{ip}/{db}", "mysql://{u}:{v}@{h}:3306/{db}",
+    "mysql+pymysql://{u}:{v}@{ip}/{db}?charset=utf8mb4", "redis://:{v}@{h}:6379/0", "rediss://{u}:{v}@{h}:6380",
+    "amqp://{u}:{v}@{h}:5672/{db}", "mongodb://{u}:{v}@{h}:27017/{db}?authSource=admin",
+    "mongodb+srv://{u}:{v}@{h}/{db}", "ftp://{u}:{v}@{h}/pub/", "https://{u}:{v}@{h}/repo.git",
+    "curl -u {u}:{v} https://{h}/api/v1/status", "curl -sS --user '{u}:{v}' -X POST https://{h}/hook",
+    "mysql -h {ip} -u {u} -p{v} {db}", "mysqldump -u{u} -p'{v}' {db} > dump.sql",
+    "mysqladmin -u {u} -p{v} status", "sshpass -p '{v}' ssh {u}@{ip}", "sshpass -p {v} scp app.tar {u}@{ip}:/tmp",
+    "wget --user {u} --password {v} https://{h}/backup.tar", "CREATE USER '{u}'@'%' IDENTIFIED BY '{v}';",
+    "ALTER USER '{u}'@'localhost' IDENTIFIED WITH mysql_native_password BY '{v}';",
+    "CREATE ROLE {u} LOGIN PASSWORD '{v}';", "<password>{v}</password>", "<Password>{v}</Password>",
+    "<pwd>{v}</pwd>", "<passwd>{v}</passwd>", "requirepass {v}", "CONFIG SET requirepass \"{v}\"",
+)
+PW_FORMS_PROSE = ("my password is {v}", "the password is {v}", "The admin password was {v}",
+                  "his old password was {v}")
+PW_USERS = ("app", "root", "admin", "deploy", "etl_user", "svc-report", "ops", "backup")
+PW_HOSTS = ("db.example.com", "cache.example.net", "mq.internal.example.org", "mongo0.example.com",
+            "files.example.com", "git.example.org", "ci.example.net")
+PW_DBS = ("orders", "crm", "app", "analytics", "vhost1")
 
 EMAIL_LOCALS = ("zhang.wei", "li_na", "wangfang", "chen.jie", "liu.yang", "john.smith", "alice+billing", "ops-team",
         "j.doe", "m.garcia", "hr", "finance.cn", "zhao_lei", "sun.li", "kim.lee")
@@ -461,6 +518,8 @@ def r_card(rng, obf):
 
 
 def r_email(rng, obf):
+    if "percent" in obf:
+        return email_addr(rng).replace("@", "%40"), ["percent"]
     return email_addr(rng), []
 
 
@@ -502,7 +561,7 @@ OBF_MENU = {
     "cn_mobile": (("sep",), ("prefix",), ("prefix", "sep"), ("fullwidth",), ("zw",), ("prefix", "zw"),
                       ("sep", "fullwidth"), ("fullwidth_partial",)),
     "bank_card": (("sep",), ("fullwidth",), ("zw",), ("sep", "zw"), ("sep", "fullwidth"), ("fullwidth_partial",)),
-    "email": (("fullwidth",), ("zw",), ("fullwidth_partial",), ("zh_adjacent",), ("fullwidth", "zw")),
+    "email": (("fullwidth",), ("zw",), ("fullwidth_partial",), ("zh_adjacent",), ("fullwidth", "zw"), ("percent",)),
     "iban": (("sep",), ("fullwidth",), ("zw",), ("sep", "zw"), ("fullwidth_partial",)),
     "us_ssn": (("sep",), ("fullwidth",), ("zw",), ("sep", "zw"), ("fullwidth_partial",)),
     "cloud_access_key": (("zw",), ("fullwidth",), ("fullwidth_partial",), ("fullwidth", "zw")),
@@ -560,6 +619,10 @@ def pos_simple(rng, det, obf, lang):
     if "zh_adjacent" in obf:
         before, after = "请联系", "获取资料"
         tags.append("zh_adjacent")
+    if "percent" in obf:
+        before = rng.choice(("Decode this link: https://t.example.com/open.gif?uid=%d&email=",
+                             "退订链接 https://mail.example.net/unsub?id=%d&to=")) % rng.randrange(1, 99999)
+        after = rng.choice(("&c=spring", "", "&lang=zh 是什么意思？"))
     line = Line().add(before).add(raw, det).add(after)
     return line.build("pos %s %s=%s" % (lang, det, tagstr(tags)))
 
@@ -598,13 +661,23 @@ def pos_pem(rng, obf, lang):
         "pos %s pem_private_key=%s" % (lang, tagstr(tags)))
 
 
-def password_parts(rng, lang, obf):
+def password_form(rng, lang):
+    """(key, form): a key=value form, or (half of the English, a third of the Chinese lines) a form
+    with no keyword before the value (URL userinfo, command-line flag, SQL, XML, redis, prose)."""
+    if rng.random() < (0.5 if lang == "en" else 0.33):
+        forms = PW_FORMS_CONTEXT + (PW_FORMS_PROSE if lang == "en" else ())
+        form = rng.choice(forms)
+        for k, pool in (("{u}", PW_USERS), ("{h}", PW_HOSTS), ("{db}", PW_DBS)):
+            form = form.replace(k, rng.choice(pool))
+        return "password", form.replace("{ip}", "10.%d.%d.%d" % (rng.randrange(256), rng.randrange(256),
+                                                                   rng.randrange(1, 255)))
     if lang == "zh":
-        key = rng.choice(PW_KEYS_ZH)
-        form = rng.choice(PW_FORMS_ZH)
-    else:
-        key = rng.choice(PW_KEYS_EN)
-        form = rng.choice(PW_FORMS_EN)
+        return (rng.choice(PW_KEYS_ZH), rng.choice(PW_FORMS_ZH))
+    return (rng.choice(PW_KEYS_EN), rng.choice(PW_FORMS_EN))
+
+
+def password_parts(rng, lang, obf):
+    key, form = password_form(rng, lang)
     value = password_value(rng, key)
     tags = []
     kv_before, kv_after = form.replace("{k}", key).split("{v}")
@@ -652,7 +725,7 @@ def mixed(rng, lang):
         if i:
             line.add("；" if lang == "zh" else "; ")
         obf = rng.choice(OBF_MENU[det]) if rng.random() < 0.5 else ()
-        obf = tuple(o for o in obf if o != "zh_adjacent")
+        obf = tuple(o for o in obf if o not in ("zh_adjacent", "percent"))
         if det == "password_assignment":
             kv_before, value, kv_after, tags = password_parts(rng, lang, obf)
             line.add(kv_before).add(value, det).add(kv_after)
@@ -715,6 +788,18 @@ def bad_card(rng):
     bad = n[:-1] + wrong
     assert not luhn_valid(bad)
     return bad
+
+
+def ean13(rng, first):
+    body = first + digits(rng, 12 - len(first))
+    c = (10 - sum(int(d) * (1 if i % 2 == 0 else 3) for i, d in enumerate(body)) % 10) % 10
+    return body + str(c)
+
+
+def imei(rng):
+    """15 digits: an 8-digit type allocation code, a 6-digit serial, a Luhn check digit."""
+    payload = rng.choice(("35", "86", "01", "99")) + digits(rng, 12)
+    return payload + luhn_digit(payload)
 
 
 def neg_card_luhn_invalid(rng):
@@ -948,6 +1033,76 @@ def neg_password_nonsecret(rng):
     return rng.choice(forms), []
 
 
+def neg_asset_or_userinfo(rng):
+    """Look like addresses, are not: asset names with a density suffix or a file extension as
+    "TLD", URL userinfo without a password."""
+    name = rng.choice(("logo", "banner", "icon-close", "avatar_default", "hero", "btn-primary", "splash"))
+    forms = (
+        "import logoUrl from './assets/%s@%dx.png'" % (name, rng.choice((2, 3))),
+        ".hero { background-image: url(img/%s@2x.jpg); }" % name,
+        "把 %s@3x.webp 压缩一下，太大了" % name,
+        "srcset=\"%s.png 1x, %s@2x.png 2x\"" % (name, name),
+        "Missing file: static/%s@dark.svg" % name,
+        "打包后多了 vendor@%s.js 和 vendor@%s.css" % (rstr(rng, HEX, 8), rstr(rng, HEX, 8)),
+        "DATABASE_URL=postgres://%s@%s/%s (peer auth)" % (rng.choice(PW_USERS), rng.choice(PW_HOSTS), rng.choice(PW_DBS)),
+        "git clone https://%s@git.example.org/team/repo.git" % rng.choice(PW_USERS),
+        "SENTRY_DSN=https://%s@o%d.ingest.example.io/%d" % (rstr(rng, HEX, 32), rng.randrange(10000), rng.randrange(1000)),
+        "ssh://%s@bastion.example.com:2222 连不上" % rng.choice(PW_USERS),
+    )
+    return rng.choice(forms), []
+
+
+def neg_key_placeholder(rng):
+    """Documentation placeholders shaped like keys."""
+    label = rng.choice(PEM_LABELS)
+    filler = rng.choice(("<your private key here>", "...", "(paste the key)", "<PRIVATE KEY CONTENT>", "..."))
+    forms = (
+        "aws_access_key_id = AKIA%sEXAMPLE" % rstr(rng, UPPER + "234567", 9),
+        "export AWS_ACCESS_KEY_ID=AKIA" + "X" * 16,
+        "文档里的示例密钥 ASIA%sEXAMPLE 可以直接用吗？" % rstr(rng, UPPER + "234567", 9),
+        "AccessKeyId: LTAI" + rng.choice(("x", "X", "0")) * 16,
+        "SecretId: AKID" + "X" * 32,
+        "Format:\n-----BEGIN %s-----\n%s\n-----END %s-----" % (label, filler, label),
+        "密钥格式：-----BEGIN %s----- %s -----END %s-----" % (label, filler, label),
+    )
+    return rng.choice(forms), []
+
+
+def neg_imei_ean(rng):
+    """Luhn-valid or checksum-bearing numbers that are no card: IMEIs (the check digit is Luhn),
+    EAN-13 barcodes."""
+    n = imei(rng)
+    forms = (
+        ("IMEI: %s" % n, []),
+        ("手机串号 IMEI %s，帮我查保修" % n, []),
+        ("IMEI %s-%s-%s-%s" % (n[:2], n[2:8], n[8:14], n[14]), ["sep"]),
+        ("商品条码 %s" % ean13(rng, "69"), []),
+        ("| %s | 矿泉水 | %d |" % (ean13(rng, "69"), rng.randrange(1, 999)), []),
+        ("EAN %s, qty %d" % (ean13(rng, rng.choice(("50", "54", "76", "80", "87"))), rng.randrange(1, 99)), []),
+    )
+    return rng.choice(forms)
+
+
+def neg_password_code(rng):
+    """Code that handles a password but holds none: the value is an expression or a variable."""
+    k = rng.choice(PW_KEYS_EN)
+    forms = (
+        "%s = getpass.getpass('Enter the DB password: ')" % k,
+        "%s=os.environ[\"%s\"]" % (k, k.upper()),
+        "%s = os.getenv('%s', '')" % (k, k.upper()),
+        "user.%s = bcrypt.hashpw(raw.encode(), bcrypt.gensalt(rounds=12))" % k,
+        "%s = hashlib.sha256(salt + raw).hexdigest()" % k,
+        "conn = pymysql.connect(host=host, user=user, %s=%s)" % (k, k),
+        "%s = request.form['%s']" % (k, k),
+        "%s: Optional[str] = None" % k,
+        "%s = keyring.get_password(\"svc\", user)" % k,
+        "%s = vault.read(\"secret/data/db\")[\"data\"]" % k,
+        "if not check_password(%s, user.hash): raise AuthError" % k,
+        "密码 = getpass.getpass()  # 不要写死在代码里",
+    )
+    return rng.choice(forms), []
+
+
 PROSE = (
     "请帮我把这段Python代码改成异步版本。", "Summarise the attached meeting notes in three bullet points.",
     "2的32次方等于4294967296，对吗？", "What is the capital of Australia?", "帮我写一首关于秋天的七言绝句。",
@@ -990,6 +1145,10 @@ NEGATIVE_KINDS = (  # (kind, generator, count)
     ("email_spelled_or_handle", neg_email_like, 30),
     ("key_like_not_secret", neg_key_like, 25),
     ("password_not_secret", neg_password_nonsecret, 35),
+    ("asset_or_userinfo", neg_asset_or_userinfo, 25),
+    ("key_placeholder", neg_key_placeholder, 20),
+    ("imei_ean", neg_imei_ean, 25),
+    ("password_code", neg_password_code, 25),
     ("prose", None, 40),
 )
 
@@ -1024,7 +1183,7 @@ def span_valid(typ, span):
     if typ == "cn_mobile":
         return mobile_valid(s)
     if typ == "bank_card":
-        return luhn_valid(compact)
+        return card_valid(compact)
     if typ == "email":
         return EMAIL_RE.fullmatch(s) is not None
     if typ == "iban":
@@ -1043,6 +1202,32 @@ def span_valid(typ, span):
     return False
 
 
+URL_USERINFO_RE = re.compile(r"[A-Za-z0-9]://[^\s/?\"'`<>\x80-\U0010ffff]*$")
+ASSET_EXT = ("png", "jpg", "jpeg", "gif", "webp", "svg", "ico", "bmp", "tiff", "css", "js", "json", "map", "mov",
+             "pdf", "zip", "gz", "txt", "md")
+
+
+def email_exempt(text, m):
+    """README (email): the userinfo of a URL (scheme://user@, scheme://user:pass@) and asset names
+    (x@2x.png, x@dark.svg) are no address."""
+    at = m.group().index("@") + m.start()
+    domain = text[at + 1:m.end()]
+    if re.match(r"[0-9]+[xX]\.", domain) or domain.rsplit(".", 1)[1].lower() in ASSET_EXT:
+        return True
+    return URL_USERINFO_RE.search(text[max(0, at - 512):at]) is not None
+
+
+def cloud_exempt(text, m):
+    """README (cloud_access_key): documentation ids ending in EXAMPLE or with a run of 8."""
+    return m.group().endswith("EXAMPLE") or re.search(r"(.)\1{7}", m.group()) is not None
+
+
+def pem_exempt(text, m):
+    """README (pem_private_key): an END line with no base64 run of 16 before it is a placeholder."""
+    end = re.compile(r"-----END (?:[A-Z]+ )*PRIVATE KEY-----").search(text, m.end())
+    return end is not None and re.search(r"[A-Za-z0-9+/=]{16}", text[m.end():end.start()]) is None
+
+
 def claims(text):
     """Checksum/pattern hits in the normalised text, as (type, first char, last char + 1) of text.
     Every hit must be labeled; this keeps e.g. a Luhn-valid order number out of the negatives."""
@@ -1057,7 +1242,7 @@ def claims(text):
             add("cn_resident_id", a, b)
         if len(run) == 17 and b < len(norm) and norm[b] in "Xx" and id_valid(run + "X"):
             add("cn_resident_id", a, b + 1)
-        if luhn_valid(run):
+        if card_valid(run):
             add("bank_card", a, b)
         if re.fullmatch(r"(?:86|0086)?" + MOBILE_RE, run):
             add("cn_mobile", a, b)
@@ -1076,9 +1261,11 @@ def claims(text):
             k += 1
         if len(got) == want and iban_valid(got):
             out.append(("iban", src2[m.start()], src2[k - 1] + 1))
-    for rx, typ in ((EMAIL_RE, "email"), (CLOUD_RE, "cloud_access_key"), (PEM_RE, "pem_private_key")):
+    for rx, typ, exempt in ((EMAIL_RE, "email", email_exempt), (CLOUD_RE, "cloud_access_key", cloud_exempt),
+                            (PEM_RE, "pem_private_key", pem_exempt)):
         for m in rx.finditer(n2):
-            out.append((typ, src2[m.start()], src2[m.end() - 1] + 1))
+            if not exempt(n2, m):
+                out.append((typ, src2[m.start()], src2[m.end() - 1] + 1))
     for m in JWT_RE.finditer(n2):
         if jwt_valid(m.group()):
             out.append(("jwt", src2[m.start()], src2[m.end() - 1] + 1))
