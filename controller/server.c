@@ -128,6 +128,9 @@ static int make_vhosts(Controller *c, char *err, size_t errsz) {
         v.ssl_ca_filepath = c->ca_path;
         v.timeout_secs = 30;
         v.keepalive_timeout = (int) c->config.header_timeout_s; /* also the deadline of a request's headers */
+        /* a connection holding a header table without completing its head (a slow client): per vhost,
+         * and 0 would mean libwebsockets' 10 s, not the context's value */
+        v.timeout_secs_ah_idle = c->config.header_timeout_s;
         c->api_vhost = lws_create_vhost(c->lws, &v);
         if (!c->api_vhost) {
                 snprintf(err, errsz, "cannot listen for the API on %s:%d (in use, or not an address of this machine?)",

@@ -823,10 +823,10 @@ static int settle(Scan *s, size_t l, size_t bound) {
                 if (p != SIZE_MAX)
                         len = ls->len[p % RING];
                 for (size_t k = list->first_code; k < list->first_code + list->n_codes; k++) {
+                        if (!code_active(s, k))
+                                continue; /* s->cursors may be NULL when no code is active: no pointer into it */
                         const Cursor *c = &s->cursors[k];
 
-                        if (!code_active(s, k))
-                                continue;
                         if ((r = cursor_fill(s, k, ls->b)) < 0)
                                 return r;
                         if (c->done)
@@ -841,9 +841,11 @@ static int settle(Scan *s, size_t l, size_t bound) {
                 if (p_ring == p)
                         ls->bits[(p % RING) / 64] &= ~(UINT64_C(1) << (p % 64));
                 for (size_t k = list->first_code; k < list->first_code + list->n_codes; k++) {
+                        if (!code_active(s, k))
+                                continue;
                         Cursor *c = &s->cursors[k];
 
-                        if (code_active(s, k) && !c->done && c->start == p) {
+                        if (!c->done && c->start == p) {
                                 c->known = false;
                                 c->from = p + 1;
                         }
