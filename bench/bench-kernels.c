@@ -1,7 +1,8 @@
 /* bench-kernels.c: the decode matrix-vector product (kernels/matvec.cu) against the card's limit.
  * Measures the device-to-device copy bandwidth (bytes read + written, as the issue counts it),
  * then for f16, bf16 and q8_0 at Llama 3 8B's decode shapes the weight bytes read per second and
- * their fraction of the copy bandwidth. Each matrix is cycled through enough copies (>= 1 GiB) that
+ * their fraction of the copy bandwidth; q8_0 once per kernel version (kernels_matvec_q8_0), so
+ * that the versions are compared in the same run. Each matrix is cycled through enough copies (>= 1 GiB) that
  * no launch finds its weights in L2. Prints one table; docs/CUDA-NOTES.md records the numbers.
  *
  *     bench-kernels [ITERATIONS]      (default 50, 1 to 10000) */
@@ -50,7 +51,16 @@ out:
         return r;
 }
 
-static int bench_matvec(KernelsWeightType t, uint32_t rows, uint32_t cols, int iterations, double copy_bw) {
+/* One call: kernels_matvec, or for q8_0 the kernel version v. */
+static int matvec(KernelsWeightType t, KernelsMatvecQ8Version v, const void *w, uint32_t rows, uint32_t cols,
+                  const float *x, float *y) {
+        if (t == KERNELS_Q8_0)
+                return kernels_matvec_q8_0(v, w, rows, cols, x, y, NULL);
+        return kernels_matvec(t, w, rows, cols, x, y, NULL);
+}
+
+static int bench_matvec(KernelsWeightType t, KernelsMatvecQ8Version v, uint32_t rows, uint32_t cols, int iterations,
+                        double copy_bw) {
         size_t w_bytes = (size_t) rows * kernels_row_bytes(t, cols);
         size_t n_copies = (BENCH_ROTATE_BYTES + w_bytes - 1) / w_bytes;
         void *w[BENCH_MAX_COPIES] = {}, *x = NULL, *y = NULL;
@@ -73,19 +83,20 @@ static int bench_matvec(KernelsWeightType t, uint32_t rows, uint32_t cols, int i
             (r = kernels_malloc(&y, (size_t) rows * 4)) < 0)
                 goto out;
         for (size_t i = 0; i < n_copies; i++) /* warm-up */
-                if ((r = kernels_matvec(t, w[i], rows, cols, x, y, NULL)) < 0)
+                if ((r = matvec(t, v, w[i], rows, cols, x, y)) < 0)
                         goto out;
         if ((r = kernels_synchronize()) < 0)
                 goto out;
         uint64_t t0 = time_mono_usec();
         for (int i = 0; i < iterations; i++)
-                if ((r = kernels_matvec(t, w[i % n_copies], rows, cols, x, y, NULL)) < 0)
+                if ((r = matvec(t, v, w[i % n_copies], rows, cols, x, y)) < 0)
                         goto out;
         if ((r = kernels_synchronize()) < 0)
                 goto out;
         double sec = (double) (time_mono_usec() - t0) * 1e-6 / iterations, bw = (double) w_bytes / sec;
-        printf("| matvec %-4s | %6u x %-6u | %8.1f MB | %8.1f us | %7.0f GB/s | %5.1f %% |\n", kernels_weight_type_name(t),
-               rows, cols, w_bytes / 1e6, sec * 1e6, bw / 1e9, 100 * bw / copy_bw);
+        printf("| matvec %-4s %-4s | %6u x %-6u | %8.1f MB | %8.1f us | %7.0f GB/s | %5.1f %% |\n",
+               kernels_weight_type_name(t), t == KERNELS_Q8_0 ? kernels_matvec_q8_0_version_name(v) : "", rows, cols,
+               w_bytes / 1e6, sec * 1e6, bw / 1e9, 100 * bw / copy_bw);
         r = 0;
 out:
         for (size_t c = 0; c < n_copies; c++)
@@ -116,9 +127,13 @@ int main(int argc, char **argv) {
         printf("device: %s\ncopy bandwidth (device to device, read + write): %.0f GB/s\n\n", desc, copy_bw / 1e9);
         printf("| op | shape (rows x cols) | weights | time | weights read | of copy bw |\n");
         printf("| --- | --- | --- | --- | --- | --- |\n");
-        for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
-                for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
-                        if ((r = bench_matvec(types[i], shapes[s][0], shapes[s][1], iterations, copy_bw)) < 0)
-                                return fail("matvec", r);
+        for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
+                int n_versions = types[i] == KERNELS_Q8_0 ? KERNELS_MATVEC_Q8_0_N_VERSIONS : 1;
+                for (int v = 0; v < n_versions; v++)
+                        for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
+                                if ((r = bench_matvec(types[i], (KernelsMatvecQ8Version) v, shapes[s][0], shapes[s][1],
+                                                      iterations, copy_bw)) < 0)
+                                        return fail("matvec", r);
+        }
         return EXIT_SUCCESS;
 }

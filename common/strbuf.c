@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "utf8.h"
+
 static size_t strbuf_limit(const StrBuf *b) {
         return b->limit ? b->limit : STRBUF_DEFAULT_LIMIT;
 }
@@ -79,41 +81,13 @@ int strbuf_printf(StrBuf *b, const char *fmt, ...) {
         return r;
 }
 
-/* Length of the valid UTF-8 sequence at s (at most n bytes), or 0 if it is not valid. */
-static size_t utf8_valid_len(const unsigned char *s, size_t n) {
-        size_t len;
-        unsigned cp;
-
-        if (s[0] < 0x80)
-                return 1;
-        if ((s[0] & 0xe0) == 0xc0)
-                len = 2, cp = s[0] & 0x1f;
-        else if ((s[0] & 0xf0) == 0xe0)
-                len = 3, cp = s[0] & 0x0f;
-        else if ((s[0] & 0xf8) == 0xf0)
-                len = 4, cp = s[0] & 0x07;
-        else
-                return 0;
-        if (len > n)
-                return 0;
-        for (size_t i = 1; i < len; i++) {
-                if ((s[i] & 0xc0) != 0x80)
-                        return 0;
-                cp = (cp << 6) | (s[i] & 0x3f);
-        }
-        /* reject overlong forms, surrogates and values past U+10FFFF */
-        if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-            (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
-                return 0;
-        return len;
-}
-
 int strbuf_put_json_string(StrBuf *b, const char *s, size_t n) {
         size_t saved = b->len;
         int r = strbuf_putc(b, '"');
 
         for (size_t i = 0; r >= 0 && i < n;) {
                 unsigned char c = (unsigned char) s[i];
+                uint32_t cp;
                 size_t len;
 
                 if (c == '"' || c == '\\') {
@@ -123,7 +97,7 @@ int strbuf_put_json_string(StrBuf *b, const char *s, size_t n) {
                 } else if (c < 0x20) {
                         r = strbuf_printf(b, "\\u%04x", c);
                         i++;
-                } else if ((len = utf8_valid_len((const unsigned char *) s + i, n - i)) > 0) {
+                } else if ((len = utf8_decode((const uint8_t *) s + i, n - i, &cp)) > 0) {
                         r = strbuf_append(b, s + i, len);
                         i += len;
                 } else {

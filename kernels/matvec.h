@@ -20,6 +20,25 @@ extern "C" {
 int kernels_matvec(KernelsWeightType t, const void *w, uint32_t rows, uint32_t cols, const float *x, float *y,
                    KernelsStream stream);
 
+/* The q8_0 kernels by version (docs/CUDA-NOTES.md), so that bench-kernels measures them side by
+ * side in one run; kernels_matvec takes KERNELS_MATVEC_Q8_0_DEFAULT. Same numerics in all: f32 x,
+ * each block's 32 products summed in f32 by 4 lanes, times the block's scale, then summed. The
+ * versions differ on the vector shapes only: the others always take v1. */
+typedef enum KernelsMatvecQ8Version {
+        KERNELS_MATVEC_Q8_0_V1,    /* a warp per row, blocks staged through registers, I2F */
+        KERNELS_MATVEC_Q8_0_V2,    /* 2 rows per 4 warps that split the row, cp.async, no I2F */
+        KERNELS_MATVEC_Q8_0_V2_R4, /* v2 with 4 rows per 4 warps */
+        KERNELS_MATVEC_Q8_0_N_VERSIONS,
+        KERNELS_MATVEC_Q8_0_DEFAULT = KERNELS_MATVEC_Q8_0_V2,
+} KernelsMatvecQ8Version;
+
+/* kernels_matvec for q8_0 with kernel version v; -EINVAL as kernels_matvec, or for a v out of range. */
+int kernels_matvec_q8_0(KernelsMatvecQ8Version v, const void *w, uint32_t rows, uint32_t cols, const float *x,
+                        float *y, KernelsStream stream);
+
+/* "v1", "v2", "v2r4"; "unknown" out of range. */
+const char *kernels_matvec_q8_0_version_name(KernelsMatvecQ8Version v);
+
 #ifdef __cplusplus
 }
 #endif

@@ -18,6 +18,7 @@
 #include "errorf.h"
 #include "strbuf.h"
 #include "timeutil.h"
+#include "utf8.h"
 
 /* PCRE2 alternations of fallback terms are cut into patterns of at most this many bytes of source
  * (PCRE2 built with LINK_SIZE=2 cannot compile a pattern much over 64 KiB; a pattern it still finds
@@ -127,37 +128,6 @@ bool keywords_codepoint_uncased(uint32_t cp) {
                 if (cp >= uncased[i].from && cp <= uncased[i].to)
                         return true;
         return false;
-}
-
-/* The code point at s[0..len) (strict UTF-8: no overlong forms, surrogates or values over
- * U+10FFFF) and its length, or 0 when invalid. */
-static size_t utf8_decode(const unsigned char *s, size_t len, uint32_t *ret) {
-        uint32_t cp, min;
-        size_t n;
-
-        if (s[0] < 0x80) {
-                *ret = s[0];
-                return 1;
-        }
-        if (s[0] >= 0xC2 && s[0] <= 0xDF)
-                n = 2, cp = s[0] & 0x1F, min = 0x80;
-        else if (s[0] >= 0xE0 && s[0] <= 0xEF)
-                n = 3, cp = s[0] & 0x0F, min = 0x800;
-        else if (s[0] >= 0xF0 && s[0] <= 0xF4)
-                n = 4, cp = s[0] & 0x07, min = 0x10000;
-        else
-                return 0;
-        if (n > len)
-                return 0;
-        for (size_t i = 1; i < n; i++) {
-                if ((s[i] & 0xC0) != 0x80)
-                        return 0;
-                cp = cp << 6 | (s[i] & 0x3F);
-        }
-        if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-                return 0;
-        *ret = cp;
-        return n;
 }
 
 static inline unsigned char fold(unsigned char c) {

@@ -10,6 +10,7 @@
 
 #include "macro.h"
 #include "normalize.h"
+#include "utf8.h"
 
 #define HIGH_BITS UINT64_C(0x8080808080808080)
 #define LOW_BITS UINT64_C(0x0101010101010101)
@@ -36,33 +37,6 @@ static bool word_special(uint64_t w) {
         uint64_t p = w ^ PERCENTS;
 
         return (w & HIGH_BITS) || ((p - LOW_BITS) & ~p & HIGH_BITS);
-}
-
-/* Decodes one well-formed UTF-8 sequence (no overlongs, no surrogates); its length, or 0. */
-static size_t utf8_decode(const uint8_t *s, size_t n, uint32_t *ret) {
-        uint32_t cp;
-        size_t len;
-
-        if (s[0] >= 0xC2 && s[0] <= 0xDF)
-                len = 2, cp = s[0] & 0x1F;
-        else if (s[0] >= 0xE0 && s[0] <= 0xEF)
-                len = 3, cp = s[0] & 0x0F;
-        else if (s[0] >= 0xF0 && s[0] <= 0xF4)
-                len = 4, cp = s[0] & 0x07;
-        else
-                return 0;
-        if (len > n)
-                return 0;
-        for (size_t k = 1; k < len; k++) {
-                if ((s[k] & 0xC0) != 0x80)
-                        return 0;
-                cp = (cp << 6) | (s[k] & 0x3F);
-        }
-        if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
-            (cp >= 0xD800 && cp <= 0xDFFF))
-                return 0;
-        *ret = cp;
-        return len;
 }
 
 /* What cp becomes: an ASCII byte, NORM_DROP or NORM_KEEP. */

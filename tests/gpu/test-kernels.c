@@ -450,7 +450,15 @@ TEST(residual_add_is_exact) {
 
 /* y = W x against the exact (double) product of the engine's dequantised rows; then with one-hot
  * x, y must be a column of W bit for bit. misalign shifts W by 2 bytes (the unaligned path). */
-static void check_matvec(GgufTensorType t, uint32_t rows, uint32_t cols, bool misalign) {
+/* kernels_matvec, or for q8_0 the kernel version v (every version is checked, not only the default). */
+static int run_matvec(GgufTensorType t, KernelsMatvecQ8Version v, const void *w, uint32_t rows, uint32_t cols,
+                      const float *x, float *y) {
+        if (t == GGUF_TENSOR_Q8_0)
+                return kernels_matvec_q8_0(v, w, rows, cols, x, y, NULL);
+        return kernels_matvec((KernelsWeightType) t, w, rows, cols, x, y, NULL);
+}
+
+static void check_matvec(GgufTensorType t, KernelsMatvecQ8Version v, uint32_t rows, uint32_t cols, bool misalign) {
         size_t row_bytes = quant_row_size(t, cols), w_bytes = (size_t) rows * row_bytes;
         _cleanup_free_ uint8_t *w = random_matrix(t, rows, cols);
         _cleanup_free_ float *x = random_floats(cols, 1), *got = malloc(rows * sizeof(float));
@@ -466,13 +474,15 @@ static void check_matvec(GgufTensorType t, uint32_t rows, uint32_t cols, bool mi
         _cleanup_free_ float *onehot = calloc(cols, sizeof(float));
 
         ASSERT_TRUE(w && x && got && want && wrow && tol && columns && onehot);
-        snprintf(what, sizeof what, "%s %u x %u%s", gguf_type_name(t), rows, cols, misalign ? " misaligned" : "");
+        snprintf(what, sizeof what, "%s%s%s %u x %u%s", gguf_type_name(t), t == GGUF_TENSOR_Q8_0 ? " " : "",
+                 t == GGUF_TENSOR_Q8_0 ? kernels_matvec_q8_0_version_name(v) : "", rows, cols,
+                 misalign ? " misaligned" : "");
         KOK(kernels_malloc(&d_w, w_bytes + 16));
         d_wp = (uint8_t *) d_w + (misalign ? 2 : 0);
         KOK(kernels_copy_to_device(d_wp, w, w_bytes));
         KOK(upload(&d_x, x, cols * sizeof(float)));
         KOK(poisoned(&d_y, rows * sizeof(float)));
-        KOK(kernels_matvec((KernelsWeightType) t, d_wp, rows, cols, d_x, d_y, NULL));
+        KOK(run_matvec(t, v, d_wp, rows, cols, d_x, d_y));
         KOK(download(got, d_y, rows));
         for (uint32_t r = 0; r < rows; r++) {
                 double s = 0, a = 0;
@@ -494,7 +504,7 @@ static void check_matvec(GgufTensorType t, uint32_t rows, uint32_t cols, bool mi
                 KOK(kernels_copy_to_device(d_x, onehot, cols * sizeof(float)));
                 onehot[j] = 0;
                 KOK(poison(d_y, rows * sizeof(float)));
-                KOK(kernels_matvec((KernelsWeightType) t, d_wp, rows, cols, d_x, d_y, NULL));
+                KOK(run_matvec(t, v, d_wp, rows, cols, d_x, d_y));
                 KOK(download(got, d_y, rows));
                 for (uint32_t r = 0; r < rows; r++) /* == rather than bits: a zero weight may be -0 */
                         if (!(got[r] == columns[c * rows + r])) {
@@ -505,28 +515,30 @@ static void check_matvec(GgufTensorType t, uint32_t rows, uint32_t cols, bool mi
         }
 }
 
-static void check_matvec_shapes(GgufTensorType t) {
+static void check_matvec_shapes(GgufTensorType t, KernelsMatvecQ8Version v) {
         bool q8 = t == GGUF_TENSOR_Q8_0;
 
-        check_matvec(t, 37, q8 ? 4128 : 4097, false); /* odd: 129 q8_0 blocks, or 4097 weights */
-        check_matvec(t, 33, q8 ? 4352 : 4104, false); /* vector path with a short tail */
-        check_matvec(t, 64, 4096, true);              /* W not 16-byte aligned */
-        check_matvec(t, 1, 32, false);
-        check_matvec(t, 14336, 4096, false);  /* Llama 3 8B gate/up */
-        check_matvec(t, 4096, 14336, false);  /* down */
-        check_matvec(t, 128256, 4096, false); /* output head */
+        check_matvec(t, v, 37, q8 ? 4128 : 4097, false); /* odd: 129 q8_0 blocks, or 4097 weights */
+        check_matvec(t, v, 33, q8 ? 4352 : 4104, false); /* vector path with a short tail */
+        check_matvec(t, v, 64, 4096, true);              /* W not 16-byte aligned */
+        check_matvec(t, v, 1, 32, false);
+        check_matvec(t, v, 3, 64, false);                /* fewer rows than a block of v2 takes */
+        check_matvec(t, v, 14336, 4096, false);  /* Llama 3 8B gate/up */
+        check_matvec(t, v, 4096, 14336, false);  /* down */
+        check_matvec(t, v, 128256, 4096, false); /* output head */
 }
 
 TEST(matvec_f16_matches_cpu) {
-        check_matvec_shapes(GGUF_TENSOR_F16);
+        check_matvec_shapes(GGUF_TENSOR_F16, KERNELS_MATVEC_Q8_0_DEFAULT);
 }
 
 TEST(matvec_bf16_matches_cpu) {
-        check_matvec_shapes(GGUF_TENSOR_BF16);
+        check_matvec_shapes(GGUF_TENSOR_BF16, KERNELS_MATVEC_Q8_0_DEFAULT);
 }
 
 TEST(matvec_q8_0_matches_cpu) {
-        check_matvec_shapes(GGUF_TENSOR_Q8_0);
+        for (int v = 0; v < KERNELS_MATVEC_Q8_0_N_VERSIONS; v++)
+                check_matvec_shapes(GGUF_TENSOR_Q8_0, (KernelsMatvecQ8Version) v);
 }
 
 /* ---- argmax ---- */
