@@ -35,6 +35,7 @@ struct InferRequest {
         PolicyClass cls;
         unsigned zones;
         uint32_t spill_queue_depth;
+        uint64_t rules_version;   /* of the rule set that classified it */
         char rule[RULES_NAME_MAX + 1];
         char entities[256];    /* "email:1,..." never the text */
         char fail_reason[192]; /* set when the classifier failed closed */
@@ -104,10 +105,26 @@ static AgentConn *pick_node(InferRequest *q, const char *exclude) {
         return a;
 }
 
+static void request_set_class(InferRequest *q, const Classification *cl);
+
+/* A retry after the rule set was replaced: classified again under the rules in force, with the
+ * class it had as the floor (so it never goes down, key labels and header included). */
+static void reclassify_if_stale(InferRequest *q) {
+        Classification cl;
+
+        if (q->rules_version == q->ctl->rules_version)
+                return;
+        dispatch_classify(q->ctl, q->infer, q->cls, NULL, q->model, &cl);
+        request_set_class(q, &cl);
+}
+
 /* Sends the infer frame to the node placement picks (not the one that just failed). */
 static int send_to_node(InferRequest *q, const char *exclude) {
-        AgentConn *a = pick_node(q, exclude);
+        AgentConn *a;
         char err[512], *text;
+
+        reclassify_if_stale(q);
+        a = pick_node(q, exclude);
 
         if (!a)
                 return -ENODEV;
@@ -218,6 +235,18 @@ void dispatch_classify(Controller *c, cJSON *infer, PolicyClass floor, const cJS
         frame_set(infer, "data_class", cJSON_CreateString(policy_class_name(ret->cls)));
 }
 
+/* Copies the decision into q (the rule set may be replaced while q runs). */
+static void request_set_class(InferRequest *q, const Classification *cl) {
+        q->cls = cl->cls;
+        q->zones = cl->zones;
+        q->spill_queue_depth = cl->spill_queue_depth;
+        q->rules_version = q->ctl->rules_version;
+        snprintf(q->rule, sizeof q->rule, "%s", cl->rule_id);
+        (void) classify_entities_format(q->ctl->rules, cl, q->entities, sizeof q->entities);
+        snprintf(q->fail_reason, sizeof q->fail_reason, "%s", cl->fail_closed ? cl->reason : "");
+        frame_set(q->infer, "data_class", cJSON_CreateString(policy_class_name(cl->cls)));
+}
+
 static InferRequest *request_new(Controller *c, OpenAIKind kind, const char *model, cJSON *infer, const char *id,
                                  const Classification *cl) {
         InferRequest *q = calloc(1, sizeof *q);
@@ -226,16 +255,11 @@ static InferRequest *request_new(Controller *c, OpenAIKind kind, const char *mod
                 cJSON_Delete(infer);
                 return NULL;
         }
-        *q = (InferRequest){ .ctl = c, .kind = kind, .infer = infer, .created = time_real_usec() / USEC_PER_SEC,
-                             .cls = cl->cls, .zones = cl->zones, .spill_queue_depth = cl->spill_queue_depth };
-        snprintf(q->rule, sizeof q->rule, "%s", cl->rule_id);
-        (void) classify_entities_format(c->rules, cl, q->entities, sizeof q->entities);
-        if (cl->fail_closed)
-                snprintf(q->fail_reason, sizeof q->fail_reason, "%s", cl->reason);
+        *q = (InferRequest){ .ctl = c, .kind = kind, .infer = infer, .created = time_real_usec() / USEC_PER_SEC };
+        request_set_class(q, cl);
         snprintf(q->model, sizeof q->model, "%s", model);
         snprintf(q->id, sizeof q->id, "%s.%llu", id, (unsigned long long) ++counter);
         cJSON_AddStringToObject(q->infer, "id", q->id);
-        frame_set(q->infer, "data_class", cJSON_CreateString(policy_class_name(cl->cls)));
         frame_set(q->infer, "rules_version", cJSON_CreateNumber(0));
         return q;
 }
@@ -357,8 +381,14 @@ int dispatch_start_job(Controller *c, const char *job_id, const char *model, cJS
         InferRequest *q;
         int k;
 
-        /* the class given at submission (header, key labels) is the floor; the text is classified again
-         * under the rules in force now. A job stored without a class is sensitive (fail closed). */
+        /* the class given at submission (text, header, key labels) is the floor; the text is classified
+         * again under the rules in force now. A job stored without a class is sensitive (fail closed).
+         * A sensitive job with no private node for it waits without being scanned again on every
+         * pass of the queue pump. */
+        if ((floor < 0 || floor == POLICY_SENSITIVE) && !inventory_has_model_in(c->inventory, model, true)) {
+                cJSON_Delete(infer);
+                return -ENODEV;
+        }
         dispatch_classify(c, infer, floor < 0 ? POLICY_SENSITIVE : (PolicyClass) floor, NULL, model, &cl);
         q = request_new(c, OPENAI_GENERATE, model, infer, job_id, &cl);
         if (!q)
@@ -467,14 +497,25 @@ static void on_done(InferRequest *q, const cJSON *f) {
  * sensitive makes it sensitive here too, and a node with stale rules is passed over; either way it
  * goes to another eligible node before its first token. Whether it was sent again. */
 static bool reroute_refused(InferRequest *q, AgentConn *a, const char *code) {
-        if (streq(code, "sensitive_refused")) {
-                q->cls = POLICY_SENSITIVE;
-                q->zones = POLICY_ZONE_PRIVATE;
-                snprintf(q->rule, sizeof q->rule, "%s", "agent_refused");
-                frame_set(q->infer, "data_class", cJSON_CreateString(policy_class_name(q->cls)));
-        } else if (!streq(code, "stale_rules"))
+        char why[512];
+
+        if (streq(code, "stale_rules"))
+                return !q->first_token && q->attempts < DISPATCH_ATTEMPTS && send_to_node(q, a->id.name) >= 0;
+        if (!streq(code, "sensitive_refused") || q->first_token)
                 return false;
-        return !q->first_token && q->attempts < DISPATCH_ATTEMPTS && send_to_node(q, a->id.name) >= 0;
+        /* narrowing to private happens once, so it does not spend the retry of a lost node */
+        q->cls = POLICY_SENSITIVE;
+        q->zones = POLICY_ZONE_PRIVATE;
+        snprintf(q->rule, sizeof q->rule, "%s", "agent_refused");
+        frame_set(q->infer, "data_class", cJSON_CreateString(policy_class_name(q->cls)));
+        if (send_to_node(q, a->id.name) >= 0)
+                return true;
+        snprintf(why, sizeof why,
+                 "a public node found this request sensitive, and no private node serves \"%.128s\" right now; it "
+                 "is never sent to the public zone",
+                 q->model);
+        fail(q, 503, "no_private_capacity", why);
+        return true;
 }
 
 void dispatch_on_frame(Controller *c, AgentConn *a, const char *type, const cJSON *f) {
@@ -482,6 +523,14 @@ void dispatch_on_frame(Controller *c, AgentConn *a, const char *type, const cJSO
         InferRequest *q = cJSON_IsString(id) ? hashmap_get(requests, id->valuestring) : NULL;
 
         (void) c;
+        if (!q && streq(type, "error") && !cJSON_IsString(id)) {
+                /* not about a request: e.g. bad_rules, which keeps the node out of public placement */
+                log_with(LOG_WARNING, LOG_FIELDS(LOG_STR("node", a->id.name),
+                                                 LOG_STR("code", cJSON_GetObjectItemCaseSensitive(f, "code")->valuestring)),
+                         "%s reports an error: %s", a->id.name,
+                         cJSON_GetObjectItemCaseSensitive(f, "message")->valuestring);
+                return;
+        }
         if (!q || !streq(q->node, a->id.name) || q->finished)
                 return; /* a late frame of a cancelled or retried generation */
         const char *prev_id = log_set_request_id(q->id);

@@ -43,6 +43,8 @@ static void add_placement(HttpRequest *r, const Classification *cl, const char *
                 }
                 pick = placement_pick(snap.nodes, snap.n, &pr);
         }
+        if (!store_model_deployed(r->ctl->store, model))
+                pick = -1; /* a real request is answered 404 first, whatever a node still has loaded */
         if (pick >= 0) {
                 cJSON_AddStringToObject(o, "node", snap.nodes[pick].name);
                 cJSON_AddStringToObject(o, "zone", snap.nodes[pick].zone);

@@ -142,11 +142,12 @@ void agent_set_model(AgentConn *a, const char *model, bool ready) {
                 snprintf(a->models[a->n_models++], AGENT_MODEL_NAME_MAX, "%s", model);
 }
 
-bool inventory_has_model(const Inventory *inv, const char *model) {
+bool inventory_has_model_in(const Inventory *inv, const char *model, bool private_only) {
         HashmapIter it = HASHMAP_ITER_INIT;
 
         for (AgentConn *a; (a = inventory_next(inv, &it));)
-                if (a->welcomed && !a->close_reason && agent_has_model(a, model))
+                if (a->welcomed && !a->close_reason && agent_has_model(a, model) &&
+                    (!private_only || placement_is_private(&(PlacementNode){ .zone = a->id.zone })))
                         return true;
         return false;
 }

@@ -76,8 +76,9 @@ typedef struct InventorySnapshot {
         size_t n;
 } InventorySnapshot;
 
-/* Whether some usable connection has model ready (in any zone). */
-bool inventory_has_model(const Inventory *inv, const char *model);
+/* Whether some usable connection has model ready (in any zone, or only in the private zone). */
+bool inventory_has_model_in(const Inventory *inv, const char *model, bool private_only);
+#define inventory_has_model(inv, model) inventory_has_model_in(inv, model, false)
 int inventory_snapshot(const Inventory *inv, const char *model, InventorySnapshot *ret);
 void inventory_snapshot_done(InventorySnapshot *s);
 

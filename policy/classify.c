@@ -32,15 +32,20 @@ int classify_collect(const cJSON *frame, ClassifyRequest *req) {
         req->n_texts = 0;
         if (prompt && (r = collect_one(req, prompt)) < 0)
                 return r;
-        if (!messages)
-                return 0;
-        if (!cJSON_IsArray(messages))
-                return -EINVAL;
-        cJSON_ArrayForEach(m, messages) {
-                r = collect_one(req, cJSON_GetObjectItemCaseSensitive(m, "content"));
-                if (r < 0)
-                        return r;
+        if (messages) {
+                if (!cJSON_IsArray(messages))
+                        return -EINVAL;
+                cJSON_ArrayForEach(m, messages)
+                        if ((r = collect_one(req, cJSON_GetObjectItemCaseSensitive(m, "content"))) < 0)
+                                return r;
         }
+        /* the stop strings travel to the node too */
+        const cJSON *stop = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(frame, "params"), "stop");
+        if (stop && !cJSON_IsArray(stop))
+                return -EINVAL;
+        cJSON_ArrayForEach(m, stop)
+                if ((r = collect_one(req, m)) < 0)
+                        return r;
         return 0;
 }
 

@@ -13,7 +13,7 @@
 #include "normalize.h"
 #include "rules.h"
 
-#define CLASSIFY_TEXTS_MAX 1025 /* a prompt, or up to 1024 messages */
+#define CLASSIFY_TEXTS_MAX 1033 /* a prompt, up to 1024 messages, up to 8 stop strings */
 
 typedef struct ClassifyRequest {
         const char *texts[CLASSIFY_TEXTS_MAX]; /* everything the model will see */
@@ -38,9 +38,9 @@ typedef struct Classification {
         size_t bytes;              /* bytes scanned */
 } Classification;
 
-/* Fills req->texts from an infer frame (or a request body): "prompt", and the "content" of every
- * element of "messages". -E2BIG over CLASSIFY_TEXTS_MAX texts, -EINVAL when a content is not a
- * string (the caller then fails closed). */
+/* Fills req->texts from an infer frame (or a request body): "prompt", the "content" of every
+ * element of "messages", and the stop strings of "params". -E2BIG over CLASSIFY_TEXTS_MAX texts,
+ * -EINVAL when a content is not a string (the caller then fails closed). */
 int classify_collect(const cJSON *frame, ClassifyRequest *req);
 
 /* Classifies req under rs (rs NULL: fail closed). scratch, when not NULL, is reused for the

@@ -75,15 +75,25 @@ TEST(collect_chat_and_prompt) {
         ASSERT_ERROR(classify_collect(nocontent, &req), -EINVAL);
         ASSERT_ERROR(classify_collect(notarray, &req), -EINVAL);
         ASSERT_ERROR(classify_collect(badprompt, &req), -EINVAL);
-        /* 1024 messages and a prompt fit; one more does not */
+        /* the stop strings go to the node with the prompt: scanned too */
+        _cleanup_json_ cJSON *stops = cJSON_Parse("{\"prompt\": \"p\", \"params\": {\"stop\": [\"a\", \"bc\"]}}");
+        _cleanup_json_ cJSON *badstop = cJSON_Parse("{\"prompt\": \"p\", \"params\": {\"stop\": [7]}}");
+        ASSERT_OK(classify_collect(stops, &req));
+        ASSERT_EQ(req.n_texts, 3);
+        ASSERT_STREQ(req.texts[2], "bc");
+        ASSERT_ERROR(classify_collect(badstop, &req), -EINVAL);
+        /* 1024 messages and a prompt fit (with 8 stop strings); one more does not */
         ASSERT_NOT_NULL(many);
         ASSERT_NOT_NULL(cJSON_AddStringToObject(many, "prompt", "p"));
         ASSERT_NOT_NULL(msgs = cJSON_AddArrayToObject(many, "messages"));
-        for (size_t i = 0; i < CLASSIFY_TEXTS_MAX - 1; i++) {
+        for (size_t i = 0; i < CLASSIFY_TEXTS_MAX - 1 - 8; i++) {
                 cJSON *m = cJSON_CreateObject();
 
                 ASSERT_TRUE(m && cJSON_AddStringToObject(m, "content", "x") && cJSON_AddItemToArray(msgs, m));
         }
+        cJSON *stop = cJSON_AddArrayToObject(cJSON_AddObjectToObject(many, "params"), "stop");
+        for (size_t i = 0; i < 8; i++)
+                ASSERT_TRUE(stop && cJSON_AddItemToArray(stop, cJSON_CreateString("s")));
         ASSERT_OK(classify_collect(many, &req));
         ASSERT_EQ(req.n_texts, CLASSIFY_TEXTS_MAX);
         cJSON *m = cJSON_CreateObject();
