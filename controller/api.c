@@ -211,9 +211,7 @@ static void h_join_token_list(HttpRequest *r) {
                 cJSON_AddItemToArray(arr, o);
         }
         store_join_tokens_free(t, n);
-        cJSON *o = cJSON_CreateObject();
-        cJSON_AddItemToObject(o, "data", arr);
-        http_reply_json(r, 200, o);
+        http_reply_list(r, arr);
 }
 
 static void h_node_list(HttpRequest *r) {
@@ -242,9 +240,7 @@ static void h_node_list(HttpRequest *r) {
                 cJSON_AddItemToArray(arr, o);
         }
         store_nodes_free(nodes, n);
-        cJSON *o = cJSON_CreateObject();
-        cJSON_AddItemToObject(o, "data", arr);
-        http_reply_json(r, 200, o);
+        http_reply_list(r, arr);
 }
 
 static void h_node_revoke(HttpRequest *r) {
@@ -367,9 +363,7 @@ static void h_key_list(HttpRequest *r) {
         for (size_t i = 0; i < n; i++)
                 cJSON_AddItemToArray(arr, key_json(&keys[i]));
         store_api_keys_free(keys, n);
-        cJSON *o = cJSON_CreateObject();
-        cJSON_AddItemToObject(o, "data", arr);
-        http_reply_json(r, 200, o);
+        http_reply_list(r, arr);
 }
 
 static void h_key_revoke(HttpRequest *r) {
@@ -413,9 +407,7 @@ static void h_audit_list(HttpRequest *r) {
                 cJSON_AddItemToArray(arr, o);
         }
         store_audit_entries_free(e, n);
-        cJSON *o = cJSON_CreateObject();
-        cJSON_AddItemToObject(o, "data", arr);
-        http_reply_json(r, 200, o);
+        http_reply_list(r, arr);
 }
 
 /* A native request that names no model gets the only model its key may use. */

@@ -250,9 +250,7 @@ void deploy_handle_list(HttpRequest *r) {
         for (size_t i = 0; i < n; i++)
                 cJSON_AddItemToArray(arr, deployment_json(r->ctl, &d[i]));
         store_deployments_free(d, n);
-        cJSON *o = cJSON_CreateObject();
-        cJSON_AddItemToObject(o, "data", arr);
-        http_reply_json(r, 200, o);
+        http_reply_list(r, arr);
 }
 
 /* Whether another deployment that is not stopped keeps model on agent a. */

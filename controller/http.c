@@ -78,3 +78,10 @@ void http_json_add_time(cJSON *o, const char *key, uint64_t usec) {
         else
                 cJSON_AddNullToObject(o, key);
 }
+
+void http_reply_list(HttpRequest *r, cJSON *arr) {
+        cJSON *o = cJSON_CreateObject();
+
+        cJSON_AddItemToObject(o, "data", arr);
+        http_reply_json(r, 200, o);
+}

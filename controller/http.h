@@ -48,6 +48,8 @@ typedef struct HttpRequest {
 
 /* Sets a JSON response (takes ownership of body). */
 void http_reply_json(HttpRequest *r, int status, cJSON *body);
+/* Sets the 200 answer of an admin list endpoint: {"data": arr} (takes ownership of arr). */
+void http_reply_list(HttpRequest *r, cJSON *arr);
 /* Sets an error response shaped as OpenAI's: {"error":{"message","type","code"}}. */
 void http_reply_error(HttpRequest *r, int status, const char *type, const char *code, const char *fmt, ...)
         __attribute__((format(printf, 5, 6)));

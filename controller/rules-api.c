@@ -117,9 +117,7 @@ void rules_api_versions(HttpRequest *r) {
                 cJSON_AddItemToArray(arr, o);
         }
         store_rule_sets_free(a, n);
-        cJSON *o = cJSON_CreateObject();
-        cJSON_AddItemToObject(o, "data", arr);
-        http_reply_json(r, 200, o);
+        http_reply_list(r, arr);
 }
 
 void rules_api_put(HttpRequest *r) {
